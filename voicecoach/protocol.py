@@ -32,8 +32,9 @@ ALWAYS_ON: tuple[str, ...] = ("red_flag", "stop", "pause", "resume", "repeat", "
 #: What each phase accepts besides the always-on intents.
 PHASE_INTENTS: dict[str, tuple[str, ...]] = {
     "screen": ("start", "yes", "no", "pain_score", "variation"),
-    "setup": ("yes", "no", "next", "skip", "done", "variation"),
-    "pull": ("yes", "next", "done", "skip", "too_much", "variation", "switch_side"),
+    "setup": ("yes", "no", "next", "skip", "done", "variation", "choose_side"),
+    "pull": ("yes", "next", "done", "skip", "too_much", "variation", "switch_side",
+             "choose_side"),
     "hold": ("yes", "no", "next", "done", "skip", "longer", "too_much", "choose_side",
              "switch_side", "variation"),
     "switch_side": ("yes", "next", "done", "skip", "too_much", "variation"),
