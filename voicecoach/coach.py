@@ -257,7 +257,7 @@ class Coach:
 
     def _say_text(self, cue: str, text: str, expects: tuple[str, ...] = (),
                   main: bool = False) -> None:
-        line = Say(cue, text, expects)
+        line = Say(cue, text[:1].upper() + text[1:], expects)
         if main:
             self._last_main = line
         if self._speaking is None:

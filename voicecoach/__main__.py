@@ -1,0 +1,7 @@
+"""``python -m voicecoach`` is the ``voicecoach`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
