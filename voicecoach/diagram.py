@@ -44,6 +44,10 @@ def draw(out: str | Path) -> Path:
     if fmt not in ("svg", "png", "dot", "gv"):
         raise VoiceCoachError(f"unsupported diagram format '.{fmt}': use .svg, .png or .dot")
     graph = _graph()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VoiceCoachError(f"cannot write {path}: {exc.strerror or exc}") from exc
     if fmt in ("dot", "gv"):
         path.write_text(graph.source, encoding="utf-8")  # type: ignore[attr-defined]
         return path
