@@ -21,6 +21,7 @@ set -eu
 SPEAKER=vc_speaker
 MIC_FEED=vc_mic_feed
 MIC=vc_mic
+SILENCE=vc_silence
 RATE=48000
 
 die() {
@@ -91,6 +92,24 @@ if ! have_source "$MIC"; then
         source_properties=device.description=VoiceCoach_Mic >/dev/null ||
         die "cannot load module-remap-source $MIC"
 fi
+
+# A null sink renders in blocks as long as its requested latency, up to 2 s when nothing plays
+# into it, so a new recording of its monitor (the virtual microphone) could wait 2 s for its
+# first data. A low-latency loopback of a silent source keeps each sink rendering in ~10 ms
+# blocks, like real hardware: the microphone delivers data at once, and recordings of the
+# speaker carry accurate timing even while the coach is silent.
+if ! have_source "$SILENCE"; then
+    pactl load-module module-null-source source_name="$SILENCE" rate="$RATE" channels=1 \
+        description=VoiceCoach_Silence >/dev/null ||
+        die "cannot load module-null-source $SILENCE"
+fi
+for sink in "$MIC_FEED" "$SPEAKER"; do
+    if ! pactl list short modules | grep "module-loopback" | grep -q "sink=$sink "; then
+        pactl load-module module-loopback source="$SILENCE" sink="$sink" latency_msec=20 \
+            source_dont_move=true sink_dont_move=true >/dev/null ||
+            die "cannot load module-loopback into $sink"
+    fi
+done
 
 pactl set-default-sink "$SPEAKER" || die "cannot set default sink $SPEAKER"
 pactl set-default-source "$MIC" || die "cannot set default source $MIC"
