@@ -223,7 +223,7 @@ def _coach(**kw: Any) -> tuple[Coach, VirtualClock]:
 
 
 def test_only_safety_stop_and_pause_barge_in() -> None:
-    coach, clock = _coach()
+    coach, _ = _coach()
     out = coach.start()
     assert isinstance(out[-1], Say) and coach.speaking
     # "start" while the greeting is being spoken waits for the end of the line.
@@ -237,7 +237,7 @@ def test_only_safety_stop_and_pause_barge_in() -> None:
 
 
 def test_nothing_happens_after_the_end() -> None:
-    coach, clock = _coach()
+    coach, _ = _coach()
     coach.start()
     out = coach.handle(Heard("red_flag", {}, "numb"))
     assert any(isinstance(a, End) and a.reason == "red_flag" for a in out)

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=SAFETY_NOTE,
     )
     p.add_argument("--version", action="version", version=f"voicecoach {__version__}")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv: debug)")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more log output (-vv: debug)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(

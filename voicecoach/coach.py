@@ -1,8 +1,9 @@
 """The coach: a pure state machine over the session's phases (``transitions``).
 
 Events in (``Heard``, ``Tick``, ``SpeechFinished``), actions out (``Say``, ``StopSpeaking``,
-``Listen``, ``PhaseChanged``, ``HoldEnded``, ``End``). It reads time only from the injected clock and
-never touches audio or threads, so a whole session runs in milliseconds with a virtual clock.
+``Listen``, ``PhaseChanged``, ``HoldEnded``, ``End``). It reads time only from the injected
+clock and never touches audio or threads, so a whole session runs in milliseconds with a
+virtual clock.
 
 Speech is serialised here: the coach hands out one ``Say`` at a time and the next only after
 ``SpeechFinished``. While it is talking, only a red flag, stop or pause act at once (they cut the
@@ -441,9 +442,11 @@ class Coach:
             secs = math.ceil(self.timers["settle_end"] - now)
             self._say("hold.time_left", main=False, seconds=number_words(secs))
         elif self.state == Phase.STABILISE:
-            self._say("stabilise.time_left", main=False, reps=number_words(max(0, self.reps_total - self.rep)))
+            left = max(0, self.reps_total - self.rep)
+            self._say("stabilise.time_left", main=False, reps=number_words(left))
         else:
-            self._say("any.time_left_session", main=False, minutes=number_words(self._minutes_left()))
+            minutes = number_words(self._minutes_left())
+            self._say("any.time_left_session", main=False, minutes=minutes)
         if self.question is not None:
             self.timers.pop("silence", None)
 
@@ -451,7 +454,9 @@ class Coach:
         s = self.settings
         order = [Phase.SCREEN, Phase.SETUP, Phase.PULL, Phase.HOLD, Phase.SWITCH_SIDE,
                  Phase.STABILISE, Phase.FINISHED]
-        phase = self.resume_phase if self.state == Phase.PAUSED and self.resume_phase else self.state
+        phase = self.state
+        if phase == Phase.PAUSED and self.resume_phase is not None:
+            phase = self.resume_phase
         holds_left = 3 - len(self.sides_done) - (1 if self.extra_done else 0)
         secs = max(0, holds_left) * (s.hold_seconds + 25)
         if order.index(phase) <= order.index(Phase.SETUP):
@@ -882,7 +887,7 @@ _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eigh
 
 def number_words(n: int | float) -> str:
     """0..99 as spoken English words (others as digits): cues are written to be read out."""
-    n = int(round(n))
+    n = round(n)
     if 0 <= n < 20:
         return _ONES[n]
     if 20 <= n < 100:

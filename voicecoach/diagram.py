@@ -11,7 +11,8 @@ from .protocol import Phase
 
 def to_dot() -> str:
     """The graph in Graphviz DOT, built by transitions' GraphMachine (needs the graphviz module)."""
-    return _graph().source  # type: ignore[no-any-return]
+    source: str = _graph().source  # type: ignore[attr-defined]
+    return source
 
 
 def _graph() -> object:

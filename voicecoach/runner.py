@@ -34,7 +34,8 @@ class Speaker(Protocol):
 class PrintSpeaker:
     """Prints each line and takes as long as speaking it would (``time_scale`` shortens that)."""
 
-    def __init__(self, out: Callable[[str], None], rate_wpm: float, time_scale: float = 1.0) -> None:
+    def __init__(self, out: Callable[[str], None], rate_wpm: float,
+                 time_scale: float = 1.0) -> None:
         self._out = out
         self._rate = rate_wpm
         self._scale = time_scale
@@ -76,7 +77,8 @@ class RealtimeSession:
         self.settings = settings
         self.clock = ScaledClock(time_scale)
         self._scale = time_scale
-        self.coach = Coach(settings, self.clock, cues or CueBook.load(), random.Random(settings.seed))
+        self.coach = Coach(settings, self.clock, cues or CueBook.load(),
+                           random.Random(settings.seed))
         self.speaker = speaker
         self.on_action = on_action
         self._inbox: queue.Queue[Event | None] = queue.Queue()

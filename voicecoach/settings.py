@@ -69,7 +69,8 @@ class Settings:
             if not cond:
                 raise ConfigError(msg)
 
-        need(20 <= self.hold_seconds <= 60, f"hold_seconds must be 20 to 60, got {self.hold_seconds}")
+        need(20 <= self.hold_seconds <= 60,
+             f"hold_seconds must be 20 to 60, got {self.hold_seconds}")
         if self.extra_hold_seconds is not None:
             need(
                 10 <= self.extra_hold_seconds <= 60,
@@ -148,7 +149,8 @@ def default_config_path() -> Path:
     return Path(base) / "voicecoach" / "config.toml"
 
 
-def load_settings(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+def load_settings(path: str | Path | None = None,
+                  overrides: Mapping[str, Any] | None = None) -> Settings:
     """Settings from ``path`` (TOML or YAML), or the default config file if it exists."""
     data: dict[str, Any] = {}
     explicit = path is not None

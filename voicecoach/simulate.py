@@ -20,7 +20,17 @@ from .clock import VirtualClock
 from .coach import Coach, estimate_speech_seconds
 from .cues import CueBook
 from .errors import ConfigError
-from .events import Action, End, Heard, HoldEnded, PhaseChanged, Say, SpeechFinished, StopSpeaking, Tick
+from .events import (
+    Action,
+    End,
+    Heard,
+    HoldEnded,
+    PhaseChanged,
+    Say,
+    SpeechFinished,
+    StopSpeaking,
+    Tick,
+)
 from .intents import IntentParser, default_parser
 from .settings import Settings
 

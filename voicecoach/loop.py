@@ -1,0 +1,234 @@
+"""The live voice loop: microphone -> recogniser -> parser -> coach -> speech, hands-free.
+
+Threads: PortAudio's callback only queues audio (audio.Microphone); one *listener* thread reads
+the queue, runs the noise filter and the recogniser, parses what was heard and posts it to the
+session; the main thread runs the coach (runner.RealtimeSession); the speaker plays on its own.
+
+While the coach talks, the microphone stays open. Only a red flag, stop or pause said over the
+coach cuts in (a red flag already on a *partial* result, so it acts before the sentence ends);
+anything else heard while the coach talks is dropped, and so is speech that is just the coach's
+own line coming back through the microphone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .coach import BARGE_IN
+from .errors import VoiceCoachError
+from .events import Action, End, Heard, HoldEnded, PhaseChanged, Say, StopSpeaking
+from .intents import IntentParser, ParseResult, default_parser, normalize
+from .runner import RealtimeSession
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: After the coach stops talking, its voice may still be in the room (and in the mic buffer).
+ECHO_TAIL_SECONDS = 0.6
+#: Partial results that may act before the sentence is finished.
+PARTIAL_INTENTS = ("red_flag", "pause")
+
+
+@dataclass
+class _Talking:
+    """What the coach is saying now (for echo rejection)."""
+
+    words: frozenset[str] = frozenset()
+    until: float = 0.0  # monotonic time until which echo is expected
+    active: bool = False
+
+
+class EchoGate:
+    """Decides whether a recognition heard while the coach talks is the user or the coach."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = _Talking()
+
+    def speaking(self, text: str) -> None:
+        with self._lock:
+            self._now = _Talking(frozenset(normalize(text).split()), float("inf"), True)
+
+    def silent(self) -> None:
+        with self._lock:
+            self._now = _Talking(self._now.words, time.monotonic() + ECHO_TAIL_SECONDS, False)
+
+    def coach_audible(self) -> bool:
+        with self._lock:
+            return self._now.active or time.monotonic() < self._now.until
+
+    def accept(self, result: ParseResult) -> bool:
+        """Keep ``result``? While the coach is audible only barge-in intents that are not
+        simply words of the coach's own line get through."""
+        with self._lock:
+            talking = self._now.active or time.monotonic() < self._now.until
+            words = self._now.words
+        if not talking:
+            return True
+        if result.intent not in BARGE_IN:
+            return False
+        heard = set(normalize(result.text).split())
+        return not (heard and heard <= words)
+
+
+class GatedSpeaker:
+    """Wraps a speaker to tell the echo gate when the coach's voice is in the room."""
+
+    def __init__(self, inner: Any, gate: EchoGate, on_line: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._gate = gate
+        self._on_line = on_line
+
+    def say(self, text: str, on_done: Callable[[], None]) -> None:
+        self._on_line(text)
+        self._gate.speaking(text)
+
+        def done() -> None:
+            self._gate.silent()
+            on_done()
+
+        self._inner.say(text, done)
+
+    def stop(self) -> None:
+        self._inner.stop()
+        self._gate.silent()
+
+
+class Listener(threading.Thread):
+    """Reads the microphone, recognises, parses, posts ``Heard`` events to the session."""
+
+    def __init__(self, mic: Any, recogniser: Any, parser: IntentParser, session: RealtimeSession,
+                 gate: EchoGate, show: Callable[[str], None]) -> None:
+        super().__init__(name="listener", daemon=True)
+        self.mic = mic
+        self.rec = recogniser
+        self.parser = parser
+        self.session = session
+        self.gate = gate
+        self.show = show
+        self.stop_event = threading.Event()
+        self.error: BaseException | None = None
+        self._phase: str | None = None
+        self._acted_on_partial: str | None = None
+
+    def run(self) -> None:
+        try:
+            while not self.stop_event.is_set():
+                phase = self.session.phase
+                if phase != self._phase:
+                    self.rec.set_phase(phase)
+                    self._phase = phase
+                block = self.mic.read(timeout=0.2)
+                if block is None:
+                    continue
+                for r in self.rec.accept(block):
+                    self._handle(r)
+        except BaseException as exc:
+            self.error = exc
+            log.exception("listener failed")
+            self.session.close()
+
+    def _handle(self, r: Any) -> None:
+        if r.rejected or not r.text.strip():
+            if r.final:
+                self._acted_on_partial = None
+            return
+        result = self.parser.parse(r.text, self.session.phase)
+        if not r.final:
+            # A red flag or pause on a partial result acts now, once per utterance.
+            if result.intent in PARTIAL_INTENTS and self._acted_on_partial is None \
+                    and self.gate.accept(result):
+                self._acted_on_partial = result.intent
+                self._post(result, partial=True)
+            return
+        already = self._acted_on_partial
+        self._acted_on_partial = None
+        if already is not None and (result.intent == already or already == "red_flag"):
+            return
+        if not self.gate.accept(result):
+            log.debug("dropped while the coach talks: %r", r.text)
+            return
+        self._post(result)
+
+    def _post(self, result: ParseResult, partial: bool = False) -> None:
+        slots = f" {dict(result.slots)}" if result.slots else ""
+        tag = " (partial)" if partial else ""
+        self.show(f"  you: {result.text}   -> {result.intent or 'no command'}{slots}{tag}")
+        self.session.post(Heard(result.intent, result.slots, result.text, result.confidence,
+                                result.explicit))
+
+
+def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> int:
+    """Run a session by voice on the configured devices. Returns the exit status."""
+    from . import asr
+    from .audio import Microphone
+    from .tts import Speaker
+
+    show = out or _printer()
+    parser = default_parser()
+    recogniser = asr.create_recogniser(settings.engine, settings.model_dir, "screen",
+                                       settings.noise_filter)
+    show(f"voicecoach: listening with {recogniser.name}; Ctrl-C to quit.")
+    gate = EchoGate()
+    tts = Speaker(output_device=_device(settings.output_device), rate_wpm=settings.speech_rate_wpm,
+                  volume=settings.volume)
+    speaker = GatedSpeaker(tts, gate, lambda text: show(f"coach: {text}"))
+
+    def observe(action: Action) -> None:
+        if isinstance(action, PhaseChanged):
+            side = f" ({action.side})" if action.side else ""
+            show(f"-- {action.phase}{side} --")
+        elif isinstance(action, HoldEnded):
+            show(f"   [held {action.side} for {action.seconds:.0f} s]")
+        elif isinstance(action, End):
+            show(f"-- session ended: {action.reason} --")
+        elif isinstance(action, StopSpeaking | Say):
+            pass
+
+    session = RealtimeSession(settings, speaker, observe)
+    mic = Microphone(_device(settings.input_device))
+    listener: Listener | None = None
+    try:
+        mic.start()
+        listener = Listener(mic, recogniser, parser, session, gate, show)
+        listener.start()
+        reason = session.run()
+    except KeyboardInterrupt:
+        show("\nstopped.")
+        return 130
+    finally:
+        if listener is not None:
+            listener.stop_event.set()
+            listener.join(timeout=2)
+        mic.close()
+        tts.stop()
+        tts.close()
+    if listener is not None and listener.error is not None:
+        err = listener.error
+        if isinstance(err, VoiceCoachError):
+            raise err
+        raise VoiceCoachError(f"listening failed: {err}") from err
+    return 0 if reason is not None else 1
+
+
+def _device(spec: str | None) -> int | str | None:
+    if spec is None:
+        return None
+    return int(spec) if re.fullmatch(r"\d+", spec.strip()) else spec
+
+
+def _printer() -> Callable[[str], None]:
+    lock = threading.Lock()
+
+    def show(line: str) -> None:
+        with lock:
+            print(line, file=sys.stdout, flush=True)
+
+    return show
