@@ -1,11 +1,11 @@
 """PulseAudio virtual devices for tests that need a real audio path.
 
-Import the fixtures into ``tests/conftest.py``::
+Make the ``pulse_devices`` fixture available to all tests from ``tests/conftest.py``::
 
-    from tests.pulse_fixtures import pulse_devices, speaker_recorder  # noqa: F401
+    from pulse_fixtures import pulse_devices_fixture  # noqa: F401
 
-(or ``from pulse_fixtures import ...`` when tests/ is on sys.path as pytest's rootdir-relative
-import puts it). ``pulse_devices`` is session-scoped: it runs ``scripts/pulse-virtual-devices.sh``
+(tests/ has no ``__init__.py``, so pytest puts tests/ on sys.path). ``pulse_devices`` is
+session-scoped: it runs ``scripts/pulse-virtual-devices.sh``
 once and yields a :class:`PulseDevices`. If PulseAudio cannot be started the test FAILS with the
 script's message; it is never skipped.
 
@@ -75,8 +75,9 @@ def start_pulse() -> PulseDevices:
     return PulseDevices(speaker, f"{speaker}.monitor", feed, mic)
 
 
-@pytest.fixture(scope="session")
-def pulse_devices() -> Iterator[PulseDevices]:
+@pytest.fixture(scope="session", name="pulse_devices")
+def pulse_devices_fixture() -> Iterator[PulseDevices]:
+    """The PulseAudio virtual devices (session-scoped). A test needing them FAILS without them."""
     try:
         devices = start_pulse()
     except (PulseUnavailable, subprocess.TimeoutExpired, ValueError) as exc:
