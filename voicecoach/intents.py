@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from itertools import pairwise
 from typing import Any
 
 import yaml
@@ -35,8 +36,9 @@ log = logging.getLogger(__name__)
 
 _HESITATIONS = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "ah", "ahh", "eh", "oh"}
 _LEADING_MARKERS = (
-    "okay so", "ok so", "alright so", "all right so", "right so", "so", "well", "hey coach",
-    "hey", "coach", "listen", "um okay", "uh okay", "and", "oh",
+    "okay so", "alright so", "all right so", "right so", "so", "well", "hey coach",
+    "hey", "coach", "listen", "look", "and", "oh", "ooh", "sorry", "excuse me", "pardon me",
+    "actually", "erm", "oops", "ah",
 )
 _TRAILING_POLITE = ("please", "thanks", "thank you", "coach", "for me", "now please")
 
@@ -62,11 +64,31 @@ class ParseResult:
         }
 
 
+_YES_NOISES = re.compile(r"\b(uh[ -]?huh|mm[ -]?hmm+|mhm+|mm[ -]?hm|uh[ -]?hum)\b")
+_CONTRACTIONS = (
+    (re.compile(r"\bgonna\b"), "going to"), (re.compile(r"\bwanna\b"), "want to"),
+    (re.compile(r"\bgotta\b"), "got to"), (re.compile(r"\bokey dokey\b|\bokie dokie\b"), "okay"),
+    (re.compile(r"\bk\b|\bokey\b|\bkay\b"), "okay"), (re.compile(r"\bit s\b"), "it's"),
+    (re.compile(r"\bthat s\b"), "that's"), (re.compile(r"\bi m\b"), "i'm"),
+    (re.compile(r"\bdon t\b"), "don't"), (re.compile(r"\bcan t\b"), "can't"),
+    (re.compile(r"\blet s\b"), "let's"), (re.compile(r"\bi ve\b"), "i've"),
+    (re.compile(r"\bdidn t\b"), "didn't"), (re.compile(r"\bi d\b"), "i'd"),
+    (re.compile(r"\bim\b"), "i'm"), (re.compile(r"\bdont\b"), "don't"),
+    (re.compile(r"\blets\b"), "let's"), (re.compile(r"\bthats\b"), "that's"),
+    (re.compile(r"\bcant\b"), "can't"), (re.compile(r"\bive\b"), "i've"),
+    (re.compile(r"\bdidnt\b"), "didn't"), (re.compile(r"\bwhats\b"), "what's"),
+    (re.compile(r"\bok\b"), "okay"),
+)
+
+
 def normalize(text: str) -> str:
     """Lower-case, plain words: punctuation, hesitations and framing words removed."""
-    t = text.lower().replace("’", "'").replace("‘", "'")
+    t = re.sub("[\u2018\u2019`]", "'", text.lower())
+    t = _YES_NOISES.sub(" yes ", t)
     t = re.sub(r"[^a-z0-9' ]+", " ", t)
-    t = re.sub(r"\s+'|'\s+", " ", t)  # stray quotes
+    t = re.sub(r"\s+'|'\s+|^'|'$", " ", t)  # stray quotes
+    for rx, repl in _CONTRACTIONS:
+        t = rx.sub(repl, t)
     words = [w for w in t.split() if w not in _HESITATIONS]
     t = " ".join(words)
     changed = True
@@ -86,27 +108,51 @@ def normalize(text: str) -> str:
 # ------------------------------------------------------------------------------ red flags
 _RF_STRONG = re.compile(
     r"\b(numb\w*|tingl\w*|pins and needles|zing\w*|zap\w*|sciatic\w*|electric\w*|"
-    r"shooting|shoots|shot down|stabbing|searing|nerve pain|pinched nerve|can'?t feel my)\b"
+    r"shooting|shoots|shot down|stabbing|searing|nerve pain|pinched nerve|"
+    r"can'?t feel my|cannot feel my|can not feel my)\b"
 )
 _RF_SHARP = re.compile(r"\bsharp\b")
-_LEG = r"(leg|legs|thigh|thighs|calf|calves|shin|shins|foot|feet|toe|toes|ankle|ankles|hamstring|buttock|buttocks|bum|butt|glute|glutes|heel|heels|knee)"
+_SIDE = r"(?:(?:left|right|other|bad|good|whole)\s+)?"
+_LEG = (r"(leg|legs|thigh|thighs|calf|calves|shin|shins|foot|feet|toe|toes|ankle|ankles|"
+        r"hamstring|hamstrings|buttock|buttocks|bum|butt|glute|glutes|heel|heels|knee|knees|"
+        r"sole|soles|hip)")
+#: body parts where plain pain ("my leg hurts") counts: not the knee, hip or the stretched muscles
+_LEG_DISTAL = (r"(leg|legs|thigh|thighs|calf|calves|shin|shins|foot|feet|toe|toes|ankle|ankles|"
+               r"heel|heels|sole|soles)")
 _RF_DOWN_LEG = re.compile(
-    r"\b(down|into|through|along|in|to)\s+(the\s+(back|side|front)\s+of\s+)?(my|the|one|both|me|his|her)?\s*"
-    + _LEG + r"\b"
+    r"\b(down|into|through|along|to|towards|toward|in|round)\s+(to\s+)?(all\s+the\s+way\s+)?"
+    r"(the\s+(back|side|front|bottom|outside|inside)\s+of\s+)?(my|the|one|both|me|his|her|a)?\s*"
+    + _SIDE + r"(?P<part>" + _LEG + r")\b(?P<poss>'s)?"
 )
 _PAIN_WORDS = re.compile(
-    r"\b(hurt\w*|pain\w*|ach\w*|burn\w*|shoot\w*|goes|going|went|runs|running|travel\w*|radiat\w*|"
-    r"spread\w*|throb\w*|sore|killing)\b"
+    r"\b(hurt\w*|pain\w*|ach\w*|burn\w*|shoot\w*|goes|going|gone|went|runs|running|ran|"
+    r"travel\w*|radiat\w*|spread\w*|throb\w*|sore|killing|sent|sends|shock\w*|jolt\w*|"
+    r"twing\w*|sensation|feeling|buzz\w*|prickl\w*|stab\w*|sharp|weird|funny|strange|"
+    r"fire|fiery|hot|cramp\w*|pulse|pulses)\b"
 )
 _RF_LEG_STATE = re.compile(
-    r"\b(my|the)\s+" + _LEG + r"\s+(is|are|feels|feel|went|has gone|have gone|is going|got|gone)\s+"
-    r"(\w+\s+)?(numb|tingly|dead|weak|asleep|funny|floppy)\b"
+    r"\b(my|the|both|one)\s+" + _SIDE + _LEG
+    + r"(\s+(is|are|feels|feel|felt|went|has|have|is going|are going|got|just went|keeps|"
+    r"is getting|seems)|'s|s)\s+(\w+\s+){0,2}"
+    r"(numb|tingly|dead|weak|asleep|funny|floppy|heavy and numb|useless|wobbly|giving way|"
+    r"give way|buckl\w*|prickly|fizzy|fizzing|buzzing|on fire|burning|zingy|electric)\b"
+)
+_RF_LEG_HURTS = re.compile(
+    r"\b(my|the|both|one)\s+" + _SIDE + _LEG_DISTAL
+    + r"(\s+(is|are|feels|feel|has been|keeps))?('s)?\s+(\w+\s+)?"
+    r"(hurts|hurting|aching|aches|painful|killing me|throbbing|burning|burns|sore)\b"
+)
+_RF_LEG_NOUN = re.compile(
+    r"\b(pain|ache|burning|hurt|throbbing)\s+(in|down|into)\s+(my|the|both|one)\s+" + _SIDE
+    + _LEG_DISTAL + r"\b"
 )
 _NEGATORS = re.compile(
     r"\b(no|not|don't|dont|doesn't|doesnt|didn't|didnt|isn't|isnt|aren't|arent|haven't|havent|"
-    r"hasn't|hasnt|never|without|none|nothing|nor|neither|free of|wasn't|wasnt|won't|cannot)\b"
+    r"hasn't|hasnt|never|without|none|nothing|nor|neither|free of|wasn't|wasnt|won't|cannot|"
+    r"can't|nope|nah|zero)\b"
 )
-_CLAUSE_BREAK = re.compile(r"\b(but|although|though|except|however|now|yet|and now|apart from)\b")
+_CLAUSE_BREAK = re.compile(r"\b(but|although|though|except|however|now|yet|and now|apart from|"
+                           r"and then|then|until|suddenly|actually)\b")
 _SECOND_PERSON = re.compile(r"\b(you|your|you're|yours)\b")
 
 
@@ -117,25 +163,49 @@ def _negated(before: str) -> bool:
     return bool(_NEGATORS.search(" ".join(clause.split()[-6:])))
 
 
-def red_flag_mentioned(norm: str) -> bool:
-    """True when normalised text asserts radiating or nerve-type symptoms."""
+@dataclass(frozen=True)
+class RedFlagAssessment:
+    """What the red-flag screen found: an asserted symptom, and/or a negated mention of one."""
+
+    asserted: bool
+    negated: bool
+
+
+def red_flag_assessment(norm: str) -> RedFlagAssessment:
+    """Look for radiating or nerve-type symptoms in normalised text.
+
+    A mention counts unless it is negated in its own clause ("no tingling", "nothing down my
+    leg") or is about the listener ("anything down your leg?", the coach's own questions).
+    """
     if not norm or _SECOND_PERSON.search(norm):
-        return False
+        return RedFlagAssessment(False, False)
     hits: list[int] = []
-    for rx in (_RF_STRONG, _RF_LEG_STATE):
+    for rx in (_RF_STRONG, _RF_LEG_STATE, _RF_LEG_HURTS, _RF_LEG_NOUN, _RF_SHARP):
         hits += [m.start() for m in rx.finditer(norm)]
-    for m in _RF_SHARP.finditer(norm):
-        hits.append(m.start())
     for m in _RF_DOWN_LEG.finditer(norm):
         # "down my leg" counts when something hurts/travels there: a pain word before it
-        if _PAIN_WORDS.search(norm[: m.start()]):
+        if m.group("poss"):
+            continue  # "into my leg's position" and the like
+        if _PAIN_WORDS.search(norm[: m.start()]) and not _knee_only(m):
             hits.append(m.start())
-    return any(not _negated(norm[:pos]) for pos in hits)
+    asserted = any(not _negated(norm[:pos]) for pos in hits)
+    negated = any(_negated(norm[:pos]) for pos in hits)
+    return RedFlagAssessment(asserted, negated)
+
+
+def _knee_only(m: re.Match[str]) -> bool:
+    """'in my knee' / 'in my hip' is local; 'down to my knee' is radiating."""
+    return m.group("part") in ("knee", "knees", "hip") and m.group(1) in ("in", "round", "to")
+
+
+def red_flag_mentioned(norm: str) -> bool:
+    """True when normalised text asserts radiating or nerve-type symptoms."""
+    return red_flag_assessment(norm).asserted
 
 
 # ---------------------------------------------------------------------------- echo check
 def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
-    return set(zip(words, words[1:], strict=False))
+    return set(pairwise(words))
 
 
 class EchoFilter:
@@ -154,10 +224,7 @@ class EchoFilter:
         mine = _bigrams(words)
         if not mine:
             return False
-        for grams in self._grams:
-            if len(mine & grams) / len(mine) >= self.threshold:
-                return True
-        return False
+        return any(len(mine & grams) / len(mine) >= self.threshold for grams in self._grams)
 
 
 # --------------------------------------------------------------------------------- parser
@@ -165,7 +232,8 @@ class EchoFilter:
 def load_templates_dict() -> dict[str, Any]:
     """The intent templates as a dict (from the installed package, or the source tree)."""
     try:
-        text = resources.files("voicecoach.resources.intents").joinpath("en.yaml").read_text("utf-8")
+        res = resources.files("voicecoach.resources.intents")
+        text = res.joinpath("en.yaml").read_text("utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         from pathlib import Path
 
@@ -204,17 +272,102 @@ class IntentParser:
         norm = normalize(text)
         if not norm:
             return ParseResult(text, None)
-        if self.echo.is_echo(norm):
+        flag = red_flag_assessment(norm)
+        best = self._match(norm, allowed)
+        short = len(norm.split()) < 6
+        if self.echo.is_echo(norm) and not (short and (best is not None or flag.asserted)):
+            # a short phrase that is a whole user command or a symptom stays what it says
+            # ("let's pick it up again", "pain running down a leg"); anything longer that is
+            # mostly a coach line is the coach's own voice coming back
             log.debug("echo of a coach line ignored: %r", text)
             return ParseResult(text, None)
-        best = self._match(norm, allowed)
-        if best is not None and best.intent == "red_flag":
-            return best.with_text(text)
-        if red_flag_mentioned(norm):
-            return ParseResult(text, "red_flag", {}, 0.9)
+        if (best is not None and best.intent == "red_flag") or flag.asserted:
+            return ParseResult(text, "red_flag", {}, 1.0 if best is not None else 0.9, True)
         if best is not None:
             return best.with_text(text)
+        found = self._lenient(text, norm, allowed, flag)
+        if found is not None:
+            return ParseResult(text, found.intent, found.slots, found.confidence, found.explicit)
         return ParseResult(text, None)
+
+    # ------------------------------------------------------------------- lenient steps
+    def _lenient(self, text: str, norm: str, allowed: set[str],
+                 flag: RedFlagAssessment) -> _Match | None:
+        """Fallbacks for utterances no template matches whole, most literal first.
+
+        1. framing words stripped at either end ("okay", "right", "I think", "please", "now");
+        2. clauses (split at commas and "but"): one clear intent among them wins;
+        3. a leading yes/no word whose remainder means nothing else ("no, just my back");
+        4. a negated symptom where yes/no is asked ("no tingling" -> no);
+        5. keyword spotting: exactly one keyword among otherwise harmless words.
+        """
+        m = self._stripped(norm, allowed)
+        if m is not None:
+            return m.scaled(0.85)
+        m = self._clauses(text, allowed)
+        if m is not None:
+            return m.scaled(0.8)
+        words = norm.split()
+        if len(words) > 1 and words[0] in _YES_WORDS | _NO_WORDS and len(words) <= 9:
+            rest = " ".join(words[1:])
+            if self._match(rest, allowed) is None and self._keywords(rest, allowed) is None:
+                intent = "yes" if words[0] in _YES_WORDS else "no"
+                if intent in allowed and (intent == "no" or not _NEGATORS.search(rest)):
+                    return _Match(intent, {}, False, 0, 0.7)
+        if flag.negated and not flag.asserted and "no" in allowed:
+            return _Match("no", {}, False, 0, 0.7)
+        return self._keywords(norm, allowed)
+
+    def _stripped(self, norm: str, allowed: set[str]) -> _Match | None:
+        for variant in _strip_variants(norm, keep_sides="choose_side" in allowed):
+            m = self._match(variant, allowed)
+            if m is not None:
+                return m
+        return None
+
+    def _clauses(self, text: str, allowed: set[str]) -> _Match | None:
+        raw = [normalize(c) for c in _CLAUSE_SPLIT.split(text.lower())]
+        clauses = [c for c in raw if c]
+        if len(clauses) < 2:
+            return None
+        found: list[_Match] = []
+        for c in clauses:
+            if _NEGATED_CLAUSE.match(c):
+                continue  # "don't skip it": not a request to skip
+            m = self._match(c, allowed) or self._stripped(c, allowed) or self._keywords(c, allowed)
+            if m is not None:
+                found.append(m)
+        if not found:
+            return None
+        strong = [m for m in found if m.intent not in ("yes", "no")] or found
+        return strong[-1]
+
+    def _keywords(self, norm: str, allowed: set[str]) -> _Match | None:
+        """Exactly one keyword intent, every other word harmless (fillers, hedges, context)."""
+        t = _OUT_OF_TEN.sub(" ", norm)
+        hits: dict[tuple[str, tuple[tuple[str, Any], ...]], None] = {}
+        context: set[str] = set(_FILLER_WORDS)
+        for intent, slots, rx, ctx in _KEYWORDS:
+            if intent not in allowed:
+                continue
+            new_t, n = rx.subn(" ", t)
+            if n:
+                hits[(intent, tuple(sorted(slots.items())))] = None
+                context |= ctx
+                t = new_t
+        if len(hits) != 1:
+            return None
+        rest = [w for w in t.split() if w not in context]
+        if rest:
+            return None
+        (intent, slot_items), = hits
+        slots = dict(slot_items)
+        if intent == "pain_score":
+            score = _score_in(norm)
+            if score is None:
+                return None
+            slots = {"score": score}
+        return _Match(intent, slots, False, 0, 0.6)
 
     def _match(self, norm: str, allowed: set[str]) -> _Match | None:
         results: list[RecognizeResult] = []
@@ -253,12 +406,135 @@ class _Match:
     slots: dict[str, Any]
     explicit: bool
     literal_chars: int
+    confidence: float = 1.0
 
     def rank(self) -> tuple[int, int, int]:
         return (int(self.intent == "red_flag"), self.literal_chars, int(self.intent in ALWAYS_ON))
 
     def with_text(self, text: str) -> ParseResult:
-        return ParseResult(text, self.intent, self.slots, 1.0, self.explicit)
+        return ParseResult(text, self.intent, self.slots, self.confidence, self.explicit)
+
+    def scaled(self, factor: float) -> _Match:
+        return _Match(self.intent, self.slots, self.explicit, self.literal_chars,
+                      self.confidence * factor)
+
+
+# --------------------------------------------------------------------- lenient matching data
+_YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "yah", "aye", "sure", "okay", "alright",
+                        "correct", "ya", "yea"})
+_NO_WORDS = frozenset({"no", "nope", "nah", "nay"})
+_CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\s-\s|\bbut\b")
+_NEGATED_CLAUSE = re.compile(r"^(don't|do not|not|never|no need to|dont)\b")
+_OUT_OF_TEN = re.compile(r"\b(out of|outta|over|on|from) (ten|10)\b|\bon the scale\b")
+
+#: Framing words people put around a command, stripped one at a time from either end.
+_STRIP_LEAD = ("okay", "alright", "all right", "right", "yeah", "yes", "yep", "so", "well", "now",
+               "and", "but", "then", "oh", "sorry", "please", "just", "um", "hmm", "look",
+               "listen", "hey", "erm", "ooh", "ow", "ouch", "i said", "i mean", "maybe",
+               "honestly", "really", "actually", "uh", "mate", "love", "coach", "good",
+               "great", "cool", "fine", "perfect", "lovely", "nice", "thanks")
+_STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon", "i suppose",
+               "maybe", "then", "now", "really", "actually", "definitely", "probably", "though",
+               "i'd say", "for me", "this time", "for now", "mate", "love", "coach", "okay",
+               "alright", "right now", "for a bit", "if that's okay", "if you don't mind",
+               "if that's alright", "if possible", "if i can", "at the moment", "anyway",
+               "i believe", "to be honest", "there", "here", "yeah", "then please", "first")
+
+
+def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
+    """``norm`` with framing words removed from the ends, shortest change first.
+
+    With ``keep_sides``, a leading "right" is an answer (the right side), not a filler.
+    """
+    out: list[str] = []
+    seen = {norm}
+    frontier = [norm]
+    for _ in range(3):
+        nxt: list[str] = []
+        for t in frontier:
+            for w in _STRIP_LEAD:
+                if t.startswith(w + " ") and not (keep_sides and w == "right"):
+                    nxt.append(t[len(w) + 1:])
+            for w in _STRIP_TAIL:
+                if t.endswith(" " + w):
+                    nxt.append(t[: -len(w) - 1])
+        frontier = []
+        for v in nxt:
+            v = v.strip()
+            if v and v not in seen:
+                seen.add(v)
+                out.append(v)
+                frontier.append(v)
+    return out
+
+
+#: Harmless words that may surround a keyword: hedges, pronouns, politeness, filler.
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_FILLER_WORDS = _word_set(
+    "a an the i i'm i'd i'll i've me my it it's its is was be been that that's this so just "
+    "okay alright right yeah yes yep well now then please thanks think guess reckon suppose "
+    "maybe probably definitely really actually um uh oh hmm say would like about around "
+    "roughly approximately pretty quite very bit little kind of sort for to at and or ooh "
+    "today honestly mate love coach one again go let's can could we you do")
+
+_NUM = (r"(zero|one|two|three|four|five|six|seven|eight|nine|ten|nought|nil|none|"
+        r"0|1|2|3|4|5|6|7|8|9|10)")
+_NUM_VALUE = {w: i for i, w in enumerate(
+    ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"])}
+_NUM_VALUE.update({"nought": 0, "nil": 0, "none": 0})
+_NUM_VALUE.update({str(i): i for i in range(11)})
+
+
+def _score_in(norm: str) -> int | None:
+    """The single 0..10 number in the text ("out of ten" ignored); None if none or several."""
+    t = _OUT_OF_TEN.sub(" ", norm)
+    nums = [m.group(0) for m in re.finditer(r"\b" + _NUM + r"\b", t)]
+    nums = [n for n in nums if not (n == "one" and re.search(r"\b(this|that|the|a|next|"
+                                                               r"other|last) one\b", t))]
+    values = {_NUM_VALUE[n] for n in nums}
+    return values.pop() if len(values) == 1 else None
+
+
+def _kw(intent: str, slots: dict[str, Any], pattern: str,
+        context: str = "") -> tuple[str, dict[str, Any], re.Pattern[str], frozenset[str]]:
+    return intent, slots, re.compile(r"\b(" + pattern + r")\b"), _word_set(context)
+
+
+#: Keyword spotting for short utterances: (intent, slots, keyword pattern, extra harmless words).
+#: Only used when no template matches and exactly one of these intents is spotted.
+_KEYWORDS = (
+    _kw("pain_score", {}, r"(a |an )?" + _NUM,
+        "pain back back's score is it's feels feel feeling felt like solid still down up at "
+        "now better worse easier hurts hurting level number scale out of ten give call i'd "
+        "would rate rated rating it'd probably or ish today tonight currently maybe "
+        "honestly comfortable stiff stiffer"),
+    _kw("variation", {"variation": "double_knee"}, r"both knees|both legs|double knee|two knees",
+        "do try pull bring hug in up together version variation want to instead let's"),
+    _kw("variation", {"variation": "tailbone_heavy"},
+        r"tailbone|tail bone|tailbone heavy|tail bone heavy",
+        "heavy down on floor the keep version variation one want to do try instead let's"),
+    _kw("choose_side", {"side": "left"}, r"left|left hand",
+        "side leg knee hip one felt feels was is tighter tight stiffer stiff worse more tense "
+        "first start with begin probably definitely think reckon say the my"),
+    _kw("choose_side", {"side": "right"}, r"right hand|right",
+        "side leg knee hip one felt feels was is tighter tight stiffer stiff worse more tense "
+        "first start with begin probably definitely think reckon say the my"),
+    _kw("no", {}, r"neither|neither side|no difference|same|even|equal",
+        "felt feel were was they both sides side about pretty much the really much not of "
+        "them honestly to hard tell say"),
+    _kw("skip", {}, r"skip|skip it|skip this|skip that", "this that part bit step one the"),
+    _kw("pause", {}, r"pause", "this that it the session for a moment second sec minute bit"),
+    _kw("resume", {}, r"resume|unpause|carry on|continue",
+        "back we're i'm ready where were we it the session from"),
+    _kw("repeat", {}, r"repeat|say that again|say it again|come again",
+        "that it the last bit part instruction instructions what you said"),
+    _kw("longer", {}, r"longer", "hold stay keep it a bit little more bit"),
+    _kw("switch_side", {}, r"other side|other leg|switch sides|swap sides|swap legs|switch legs",
+        "the to now do"),
+)
 
 
 def _slot_value(name: str, value: Any) -> Any:

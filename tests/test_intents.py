@@ -1,0 +1,220 @@
+"""Intent parser tests, driven by the hand-written utterances in tests/data/intents.yaml.
+
+Every case runs through ``IntentParser.parse(text, phase)`` for each of its phases. Red-flag
+phrasings are checked in all eight phases; the coach's own lines must not come back as commands.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from voicecoach.cues import CueBook
+from voicecoach.intents import IntentParser, default_parser, normalize
+from voicecoach.protocol import PHASE_INTENTS, PHASES, phase_intents
+
+DATA = Path(__file__).parent / "data"
+
+
+def _load(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((DATA / name).read_text("utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+_SET = _load("intents.yaml")
+_HELDOUT_FILE = DATA / "intents_heldout.yaml"
+
+
+def _cases(data: dict[str, Any]) -> list[tuple[str, tuple[str, ...], Any, dict[str, Any]]]:
+    """(text, phases, expected intent or list of intents, slots), one per utterance group item."""
+    out = []
+    for group in data.get("cases", []):
+        phases = PHASES if group["phases"] == "all" else tuple(group["phases"])
+        for item in group["texts"]:
+            if isinstance(item, str):
+                text, slots = item, group.get("slots")
+            else:
+                text, slots = item["text"], item.get("slots", group.get("slots"))
+            out.append((text, phases, group["intent"], dict(slots or {})))
+    return out
+
+
+CASES = _cases(_SET)
+
+
+@pytest.fixture(scope="module")
+def parser() -> IntentParser:
+    return default_parser()
+
+
+def _ok(result_intent: str | None, expected: Any) -> bool:
+    if isinstance(expected, list):
+        return result_intent in expected
+    return bool(result_intent == expected)
+
+
+# ---------------------------------------------------------------------------------- the data
+def test_data_set_is_big_and_well_formed() -> None:
+    texts = {c[0] for c in CASES} | set(_SET["red_flags"]) | set(_SET["not_red_flags"])
+    assert len(texts) >= 300
+    assert len(set(_SET["red_flags"])) >= 50
+    unrelated = [c for c in CASES if c[2] is None and c[1] == PHASES]
+    assert len(unrelated) >= 40
+    for text, phases, intent, _ in CASES:
+        for ph in phases:
+            assert ph in PHASES, (text, ph)
+            for name in intent if isinstance(intent, list) else [intent]:
+                assert name is None or name in phase_intents(ph), (text, ph, name)
+
+
+def test_every_intent_is_covered_in_every_phase_that_accepts_it() -> None:
+    covered = {(ph, i) for _, phases, intent, _ in CASES for ph in phases
+               for i in (intent if isinstance(intent, list) else [intent])}
+    covered |= {(ph, "red_flag") for ph in PHASES}
+    missing = [(ph, i) for ph in PHASES for i in phase_intents(ph) if (ph, i) not in covered]
+    assert missing == []
+
+
+@pytest.mark.parametrize(("text", "phases", "intent", "slots"), CASES,
+                         ids=[f"{c[2]}:{c[0]}" for c in CASES])
+def test_utterance(parser: IntentParser, text: str, phases: tuple[str, ...], intent: Any,
+                   slots: dict[str, Any]) -> None:
+    wrong = []
+    for ph in phases:
+        r = parser.parse(text, ph)
+        if not _ok(r.intent, intent) or (r.intent is not None and r.slots != slots):
+            wrong.append((ph, r.intent, r.slots))
+    assert wrong == [], f"{text!r}: expected {intent} {slots}"
+
+
+# ------------------------------------------------------------------------------- red flags
+@pytest.mark.parametrize("text", _SET["red_flags"])
+def test_red_flag_is_never_missed_in_any_phase(parser: IntentParser, text: str) -> None:
+    missed = [ph for ph in PHASES if parser.parse(text, ph).intent != "red_flag"]
+    assert missed == []
+    assert parser.parse(text, None).intent == "red_flag"
+
+
+@pytest.mark.parametrize("text", _SET["not_red_flags"])
+def test_negated_symptoms_are_not_red_flags(parser: IntentParser, text: str) -> None:
+    flagged = [ph for ph in PHASES if parser.parse(text, ph).intent == "red_flag"]
+    assert flagged == []
+
+
+def test_negated_symptom_answers_no_to_the_warning_question(parser: IntentParser) -> None:
+    for text in ("no tingling", "no, nothing down my leg", "no pins and needles"):
+        assert parser.parse(text, "screen").intent == "no", text
+
+
+def test_red_flag_result_is_explicit_and_confident(parser: IntentParser) -> None:
+    r = parser.parse("it's shooting down my leg", "hold")
+    assert (r.intent, r.explicit) == ("red_flag", True)
+    assert r.confidence >= 0.9
+
+
+# ------------------------------------------------------------------------ the coach's lines
+#: Coach lines that are also something a user would naturally say; heard as the user's words.
+SHARED_WITH_USERS = {"i didn't get that"}
+
+
+def test_whole_coach_lines_are_no_intent_in_every_phase(parser: IntentParser) -> None:
+    wrong = []
+    for line in CueBook.load().all_texts():
+        norm = normalize(line)
+        if len(norm.split()) < 4 or norm in SHARED_WITH_USERS:
+            continue
+        for ph in PHASES:
+            r = parser.parse(line, ph)
+            if r.intent is not None:
+                wrong.append((line, ph, r.intent))
+    assert wrong == []
+
+
+def test_short_coach_lines_never_end_the_session(parser: IntentParser) -> None:
+    for line in CueBook.load().all_texts():
+        for ph in PHASES:
+            assert parser.parse(line, ph).intent not in ("red_flag", "stop"), (line, ph)
+
+
+@pytest.mark.parametrize("text", _SET["coach_fragments"])
+def test_coach_fragments_are_no_intent(parser: IntentParser, text: str) -> None:
+    assert [ph for ph in PHASES if parser.parse(text, ph).intent is not None] == []
+
+
+# -------------------------------------------------------------------------- phase filtering
+def test_phase_filter_drops_what_the_phase_does_not_accept(parser: IntentParser) -> None:
+    assert parser.parse("longer", "screen").intent is None
+    assert parser.parse("longer", "hold").intent == "longer"
+    assert parser.parse("a six", "hold").intent is None
+    assert parser.parse("a six", "finished").slots == {"score": 6}
+    assert parser.parse("left", "stabilise").intent is None
+    assert parser.parse("left", "hold").slots == {"side": "left"}
+
+
+def test_results_only_ever_name_intents_the_phase_accepts(parser: IntentParser) -> None:
+    texts = [c[0] for c in CASES][::3]
+    for ph in PHASE_INTENTS:
+        allowed = set(phase_intents(ph))
+        for text in texts:
+            r = parser.parse(text, ph)
+            assert r.intent is None or r.intent in allowed, (text, ph, r.intent)
+
+
+def test_json_shape(parser: IntentParser) -> None:
+    out = parser.parse("um, like a seven I guess", "screen").to_json("x")
+    assert out == {"input": "x", "transcript": "um, like a seven I guess", "intent": "pain_score",
+                   "slots": {"score": 7}, "confidence": out["confidence"]}
+    assert 0.0 < out["confidence"] <= 1.0
+
+
+def test_normalize() -> None:
+    assert normalize("Um, okay so... I'M ready!") == "i'm ready"
+    assert normalize("uh-huh") == "yes"
+    assert normalize("I'm gonna stop") == "i'm going to stop"
+
+
+# --------------------------------------------------------------------------------- latency
+def test_parse_latency(parser: IntentParser) -> None:
+    texts = [c[0] for c in CASES] + list(_SET["red_flags"])
+    parser.parse("warm up", "hold")
+    times = []
+    for text in texts:
+        for ph in ("screen", "hold", "paused"):
+            t0 = time.perf_counter()
+            parser.parse(text, ph)
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    median_ms = statistics.median(times) * 1000
+    p95_ms = times[int(len(times) * 0.95)] * 1000
+    print(f"parse latency: median {median_ms:.2f} ms, p95 {p95_ms:.2f} ms, n={len(times)}")
+    assert median_ms < 10
+    assert p95_ms < 50
+
+
+# -------------------------------------------------------------------------------- held out
+def _heldout_rows() -> list[tuple[str, str, Any, dict[str, Any]]]:
+    if not _HELDOUT_FILE.exists():
+        return []
+    rows = []
+    for text, phases, intent, slots in _cases(_load(_HELDOUT_FILE.name)):
+        rows += [(text, ph, intent, slots) for ph in phases]
+    return rows
+
+
+def test_heldout_accuracy(parser: IntentParser) -> None:
+    """The held-out set (written after the templates were frozen) stays at >= 95%, and its
+    red flags are all caught."""
+    rows = _heldout_rows()
+    assert len(rows) >= 100
+    good = sum(1 for text, ph, intent, slots in rows
+               if _ok((r := parser.parse(text, ph)).intent, intent)
+               and (r.intent is None or r.slots == slots))
+    assert good / len(rows) >= 0.95
+    flags = [row for row in rows if row[2] == "red_flag"]
+    assert flags and all(parser.parse(t, ph).intent == "red_flag" for t, ph, _, _ in flags)
