@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
@@ -20,7 +21,15 @@ from pulse_fixtures import (  # noqa: F401  (pulse_devices_fixture provides puls
     tone,
 )
 
-from voicecoach.audio import Microphone, Player, Resampler, resample, resolve_device
+from voicecoach.audio import (
+    Microphone,
+    Player,
+    Resampler,
+    devices_command,
+    list_devices,
+    resample,
+    resolve_device,
+)
 from voicecoach.errors import AudioError
 
 
@@ -55,12 +64,83 @@ def test_resample_upsamples_int16() -> None:
     assert abs(peak_hz(y, 44100) - 440) < 5
 
 
+class FakeSd:
+    """Just enough of sounddevice for device listing."""
+
+    def __init__(self, devices: list[dict[str, object]], default: tuple[int, int]) -> None:
+        self._devices = devices
+        self.default = types.SimpleNamespace(device=default)
+
+    def query_devices(self) -> list[dict[str, object]]:
+        return self._devices
+
+    def query_hostapis(self, index: int | None = None) -> object:
+        apis = [{"name": "ALSA", "default_input_device": -1, "default_output_device": -1}]
+        return apis if index is None else apis[index]
+
+    def check_input_settings(self, **kw: object) -> None:
+        if kw["samplerate"] not in (16000, 48000):
+            raise ValueError("rate")
+
+    check_output_settings = check_input_settings
+
+
+def _dev(name: str, ins: int, outs: int) -> dict[str, object]:
+    return {
+        "name": name,
+        "hostapi": 0,
+        "max_input_channels": ins,
+        "max_output_channels": outs,
+        "default_samplerate": 48000.0,
+    }
+
+
+def test_no_devices_is_a_clear_error_pointing_to_text_mode(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", FakeSd([], (-1, -1)))
+    with pytest.raises(AudioError, match=r"no microphone .*voicecoach run --text"):
+        Microphone().start()
+    with pytest.raises(AudioError, match=r"no speaker .*voicecoach run --text"):
+        Player().play(np.zeros(100, dtype=np.int16), 16000)
+    with pytest.raises(AudioError, match="no audio devices found"):
+        devices_command(argparse.Namespace(json=False, no_probe=False))
+
+
+def test_portaudio_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails
+    with pytest.raises(AudioError, match="sounddevice"):
+        list_devices()
+
+
+def test_devices_table_and_device_choice(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = FakeSd([_dev("USB Mic", 1, 0), _dev("HDMI out", 0, 2), _dev("Headset", 1, 2)], (2, 1))
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    assert devices_command(argparse.Namespace(json=False, no_probe=False)) == 0
+    out = capsys.readouterr().out
+    inputs, outputs = out.split("Outputs (speakers):")
+    assert "    0  USB Mic" in inputs and "*   2  Headset" in inputs and "HDMI" not in inputs
+    assert "*   1  HDMI out" in outputs and "USB" not in outputs
+    assert "rates: 16000,48000 Hz" in out
+    assert resolve_device(None, "input").name == "Headset"
+    assert resolve_device("usb", "input").index == 0
+    assert resolve_device("1", "output").name == "HDMI out"
+    with pytest.raises(AudioError, match=r"no microphone .* index 1 \(available: 0: USB Mic"):
+        resolve_device(1, "input")
+    assert devices_command(argparse.Namespace(json=True, no_probe=True)) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["kind"] for r in rows] == [["input"], ["output"], ["input", "output"]]
+    assert rows[2]["is_default_input"] and rows[1]["is_default_output"]
+
+
 # ------------------------------------------------------------------------------- real devices
 
 
 @pytest.mark.audio
 def test_devices_lists_the_virtual_devices(pulse_devices: PulseDevices) -> None:
-    from voicecoach.audio import add_subcommand, devices_command, list_devices
+    from voicecoach.audio import add_subcommand
 
     devices = list_devices(probe_rates=True)
     names = [d.name for d in devices]
