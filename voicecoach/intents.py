@@ -217,14 +217,18 @@ class EchoFilter:
         self.min_words = min_words
         self.threshold = threshold
 
-    def is_echo(self, norm: str) -> bool:
+    def overlap(self, norm: str) -> float:
+        """The largest share of the text's word pairs found in one coach line (0 if short)."""
         words = norm.split()
         if len(words) < self.min_words:
-            return False
+            return 0.0
         mine = _bigrams(words)
         if not mine:
-            return False
-        return any(len(mine & grams) / len(mine) >= self.threshold for grams in self._grams)
+            return 0.0
+        return max((len(mine & grams) / len(mine) for grams in self._grams), default=0.0)
+
+    def is_echo(self, norm: str) -> bool:
+        return self.overlap(norm) >= self.threshold
 
 
 # --------------------------------------------------------------------------------- parser
@@ -274,11 +278,13 @@ class IntentParser:
             return ParseResult(text, None)
         flag = red_flag_assessment(norm)
         best = self._match(norm, allowed)
-        short = len(norm.split()) < 6
-        if self.echo.is_echo(norm) and not (short and (best is not None or flag.asserted)):
-            # a short phrase that is a whole user command or a symptom stays what it says
-            # ("let's pick it up again", "pain running down a leg"); anything longer that is
-            # mostly a coach line is the coach's own voice coming back
+        overlap = self.echo.overlap(norm)
+        if overlap >= self.echo.threshold and (
+                (best is None and not flag.asserted)
+                or (overlap >= 0.9 and len(norm.split()) >= 6)):
+            # mostly a coach line: the coach's own voice coming back. A user command or symptom
+            # that shares words with a cue stays what it says ("let's pick it up again", "I want
+            # to end the session") unless it is a long, near-verbatim copy of the cue.
             log.debug("echo of a coach line ignored: %r", text)
             return ParseResult(text, None)
         if (best is not None and best.intent == "red_flag") or flag.asserted:
@@ -307,16 +313,32 @@ class IntentParser:
         m = self._clauses(text, allowed)
         if m is not None:
             return m.scaled(0.8)
-        words = norm.split()
-        if len(words) > 1 and words[0] in _YES_WORDS | _NO_WORDS and len(words) <= 9:
-            rest = " ".join(words[1:])
-            if self._match(rest, allowed) is None and self._keywords(rest, allowed) is None:
-                intent = "yes" if words[0] in _YES_WORDS else "no"
-                if intent in allowed and (intent == "no" or not _NEGATORS.search(rest)):
-                    return _Match(intent, {}, False, 0, 0.7)
+        m = self._yes_no_lead(norm, allowed)
+        if m is not None:
+            return m
         if flag.negated and not flag.asserted and "no" in allowed:
             return _Match("no", {}, False, 0, 0.7)
-        return self._keywords(norm, allowed)
+        for variant in (norm, *_strip_variants(norm, keep_sides="choose_side" in allowed)):
+            m = self._keywords(variant, allowed)
+            if m is not None:
+                return m
+        return None
+
+    def _yes_no_lead(self, norm: str, allowed: set[str]) -> _Match | None:
+        """A leading yes/no word whose remainder asks for nothing else."""
+        words = norm.split()
+        rest = " ".join(words[1:])
+        limit = 12 if _ON_TOPIC.search(rest) else 7
+        if not (1 < len(words) <= limit and words[0] in _YES_WORDS | _NO_WORDS):
+            return None
+        if _ELSEWHERE.search(rest):  # "yeah I'll be there in five minutes": someone else
+            return None
+        if self._match(rest, allowed) is not None or self._keywords(rest, allowed) is not None:
+            return None
+        intent = "yes" if words[0] in _YES_WORDS else "no"
+        if intent in allowed and (intent == "no" or not _NEGATORS.search(rest)):
+            return _Match(intent, {}, False, 0, 0.7)
+        return None
 
     def _stripped(self, norm: str, allowed: set[str]) -> _Match | None:
         for variant in _strip_variants(norm, keep_sides="choose_side" in allowed):
@@ -423,6 +445,12 @@ class _Match:
 _YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "yah", "aye", "sure", "okay", "alright",
                         "correct", "ya", "yea"})
 _NO_WORDS = frozenset({"no", "nope", "nah", "nay"})
+#: Words that show a remainder is talk to someone else, not an answer to the coach.
+_ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|later|mum|dad|"
+                        r"love|darling|honey|babe)\b")
+#: Words that keep a longer yes/no answer on topic ("yeah, they said it was a herniated disc").
+_ON_TOPIC = re.compile(r"\b(disc|discs|back|spine|leg|legs|pain|doctor|physio|gp|scan|mri|"
+                       r"problem|problems|floor|ready|told|said|diagnosed|bulge|bulging)\b")
 _CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\s-\s|\bbut\b")
 _NEGATED_CLAUSE = re.compile(r"^(don't|do not|not|never|no need to|dont)\b")
 _OUT_OF_TEN = re.compile(r"\b(out of|outta|over|on|from) (ten|10)\b|\bon the scale\b")
@@ -432,13 +460,20 @@ _STRIP_LEAD = ("okay", "alright", "all right", "right", "yeah", "yes", "yep", "s
                "and", "but", "then", "oh", "sorry", "please", "just", "um", "hmm", "look",
                "listen", "hey", "erm", "ooh", "ow", "ouch", "i said", "i mean", "maybe",
                "honestly", "really", "actually", "uh", "mate", "love", "coach", "good",
-               "great", "cool", "fine", "perfect", "lovely", "nice", "thanks")
+               "great", "cool", "fine", "perfect", "lovely", "nice", "thanks", "can we",
+               "can i", "could we", "could i", "could you", "can you", "would you", "will you",
+               "i want to", "i'd like to", "i would like to", "i'd rather", "i need to",
+               "let me", "let's", "i think", "i guess", "i reckon", "i'd say", "erm",
+               "excuse me", "sorry but", "hey coach", "okay coach", "do you mind if i")
 _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon", "i suppose",
                "maybe", "then", "now", "really", "actually", "definitely", "probably", "though",
                "i'd say", "for me", "this time", "for now", "mate", "love", "coach", "okay",
                "alright", "right now", "for a bit", "if that's okay", "if you don't mind",
                "if that's alright", "if possible", "if i can", "at the moment", "anyway",
-               "i believe", "to be honest", "there", "here", "yeah", "then please", "first")
+               "i believe", "to be honest", "there", "here", "yeah", "then please", "first",
+               "in the session", "in this session", "in total", "altogether", "for me please",
+               "again please", "if you can", "would you", "could you", "can you", "for today",
+               "at once", "instead", "for a second", "for a moment", "on this one", "on this side")
 
 
 def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
@@ -503,6 +538,11 @@ def _kw(intent: str, slots: dict[str, Any], pattern: str,
     return intent, slots, re.compile(r"\b(" + pattern + r")\b"), _word_set(context)
 
 
+_SIDE_CONTEXT = (
+    "side leg knee hip one felt feels was is tighter tight stiffer stiff worse more tense "
+    "first start with begin probably definitely think reckon say the my lot much way bit "
+    "little a far")
+
 #: Keyword spotting for short utterances: (intent, slots, keyword pattern, extra harmless words).
 #: Only used when no template matches and exactly one of these intents is spotted.
 _KEYWORDS = (
@@ -510,18 +550,16 @@ _KEYWORDS = (
         "pain back back's score is it's feels feel feeling felt like solid still down up at "
         "now better worse easier hurts hurting level number scale out of ten give call i'd "
         "would rate rated rating it'd probably or ish today tonight currently maybe "
-        "honestly comfortable stiff stiffer"),
+        "honestly comfortable stiff stiffer go with put mark down as so more less"),
     _kw("variation", {"variation": "double_knee"}, r"both knees|both legs|double knee|two knees",
-        "do try pull bring hug in up together version variation want to instead let's"),
+        "do try pull bring hug in up together version variation want to instead let's at once "
+        "rather time this with"),
     _kw("variation", {"variation": "tailbone_heavy"},
         r"tailbone|tail bone|tailbone heavy|tail bone heavy",
-        "heavy down on floor the keep version variation one want to do try instead let's"),
-    _kw("choose_side", {"side": "left"}, r"left|left hand",
-        "side leg knee hip one felt feels was is tighter tight stiffer stiff worse more tense "
-        "first start with begin probably definitely think reckon say the my"),
-    _kw("choose_side", {"side": "right"}, r"right hand|right",
-        "side leg knee hip one felt feels was is tighter tight stiffer stiff worse more tense "
-        "first start with begin probably definitely think reckon say the my"),
+        "heavy down on floor the keep version variation one want to do try instead let's with "
+        "pinned rather"),
+    _kw("choose_side", {"side": "left"}, r"left|left hand", _SIDE_CONTEXT),
+    _kw("choose_side", {"side": "right"}, r"right hand|right", _SIDE_CONTEXT),
     _kw("no", {}, r"neither|neither side|no difference|same|even|equal",
         "felt feel were was they both sides side about pretty much the really much not of "
         "them honestly to hard tell say"),
@@ -530,8 +568,14 @@ _KEYWORDS = (
     _kw("resume", {}, r"resume|unpause|carry on|continue",
         "back we're i'm ready where were we it the session from"),
     _kw("repeat", {}, r"repeat|say that again|say it again|come again",
-        "that it the last bit part instruction instructions what you said"),
-    _kw("longer", {}, r"longer", "hold stay keep it a bit little more bit"),
+        "that it the last bit part instruction instructions what you said question line step "
+        "sentence"),
+    _kw("longer", {}, r"longer|more seconds|more time|extra time|extra seconds|few more",
+        "hold stay keep it a bit little more give me can have another few some here there"),
+    _kw("too_much", {}, r"too much|too far|too hard|too tight|too intense|too strong|too deep|"
+        r"intense|painful|uncomfortable|sore",
+        "it's that's this is it that getting feels feeling bit quite really very pulling "
+        "stretching pushing way much ow ouch ooh"),
     _kw("switch_side", {}, r"other side|other leg|switch sides|swap sides|swap legs|switch legs",
         "the to now do"),
 )
