@@ -28,7 +28,8 @@ def _load(name: str) -> dict[str, Any]:
 
 
 _SET = _load("intents.yaml")
-_HELDOUT_FILE = DATA / "intents_heldout.yaml"
+#: Held-out sets, written after the parser was frozen (see each file's header for its history).
+_HELDOUT_FILES = ("intents_heldout.yaml", "intents_heldout2.yaml")
 
 
 def _cases(data: dict[str, Any]) -> list[tuple[str, tuple[str, ...], Any, dict[str, Any]]]:
@@ -198,23 +199,23 @@ def test_parse_latency(parser: IntentParser) -> None:
 
 
 # -------------------------------------------------------------------------------- held out
-def _heldout_rows() -> list[tuple[str, str, Any, dict[str, Any]]]:
-    if not _HELDOUT_FILE.exists():
-        return []
+def _heldout_rows(name: str) -> list[tuple[str, str, Any, dict[str, Any]]]:
     rows = []
-    for text, phases, intent, slots in _cases(_load(_HELDOUT_FILE.name)):
+    for text, phases, intent, slots in _cases(_load(name)):
         rows += [(text, ph, intent, slots) for ph in phases]
     return rows
 
 
-def test_heldout_accuracy(parser: IntentParser) -> None:
-    """The held-out set (written after the templates were frozen) stays at >= 95%, and its
-    red flags are all caught."""
-    rows = _heldout_rows()
-    assert len(rows) >= 100
-    good = sum(1 for text, ph, intent, slots in rows
-               if _ok((r := parser.parse(text, ph)).intent, intent)
-               and (r.intent is None or r.slots == slots))
-    assert good / len(rows) >= 0.95
+@pytest.mark.parametrize("name", _HELDOUT_FILES)
+def test_heldout_accuracy(parser: IntentParser, name: str) -> None:
+    """The held-out sets stay at >= 95% intent+slot accuracy, and their red flags are caught."""
+    rows = _heldout_rows(name)
+    assert len(rows) >= 50
+    misses = [(text, ph, intent, r.intent, r.slots) for text, ph, intent, slots in rows
+              if not _ok((r := parser.parse(text, ph)).intent, intent)
+              or (r.intent is not None and r.slots != slots)]
+    accuracy = 1 - len(misses) / len(rows)
+    print(f"{name}: {accuracy:.1%} of {len(rows)}; misses: {misses}")
+    assert accuracy >= 0.95, misses
     flags = [row for row in rows if row[2] == "red_flag"]
     assert flags and all(parser.parse(t, ph).intent == "red_flag" for t, ph, _, _ in flags)

@@ -77,7 +77,8 @@ _CONTRACTIONS = (
     (re.compile(r"\blets\b"), "let's"), (re.compile(r"\bthats\b"), "that's"),
     (re.compile(r"\bcant\b"), "can't"), (re.compile(r"\bive\b"), "i've"),
     (re.compile(r"\bdidnt\b"), "didn't"), (re.compile(r"\bwhats\b"), "what's"),
-    (re.compile(r"\bok\b"), "okay"),
+    (re.compile(r"\bok\b"), "okay"), (re.compile(r"\b(till|til|'til|untill)\b"), "until"),
+    (re.compile(r"\bcos\b|\bcause\b"), "because"),
 )
 
 
@@ -279,7 +280,8 @@ class IntentParser:
         flag = red_flag_assessment(norm)
         best = self._match(norm, allowed)
         overlap = self.echo.overlap(norm)
-        if overlap >= self.echo.threshold and (
+        needed = self.echo.threshold if len(norm.split()) >= 6 else 1.0
+        if overlap >= needed and (
                 (best is None and not flag.asserted)
                 or (overlap >= 0.9 and len(norm.split()) >= 6)):
             # mostly a coach line: the coach's own voice coming back. A user command or symptom
@@ -451,7 +453,7 @@ _ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|la
 #: Words that keep a longer yes/no answer on topic ("yeah, they said it was a herniated disc").
 _ON_TOPIC = re.compile(r"\b(disc|discs|back|spine|leg|legs|pain|doctor|physio|gp|scan|mri|"
                        r"problem|problems|floor|ready|told|said|diagnosed|bulge|bulging)\b")
-_CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\s-\s|\bbut\b")
+_CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\s-\s|\bbut\b|\band\b|\bthen\b")
 _NEGATED_CLAUSE = re.compile(r"^(don't|do not|not|never|no need to|dont)\b")
 _OUT_OF_TEN = re.compile(r"\b(out of|outta|over|on|from) (ten|10)\b|\bon the scale\b")
 
@@ -550,8 +552,9 @@ _KEYWORDS = (
         "pain back back's score is it's feels feel feeling felt like solid still down up at "
         "now better worse easier hurts hurting level number scale out of ten give call i'd "
         "would rate rated rating it'd probably or ish today tonight currently maybe "
-        "honestly comfortable stiff stiffer go with put mark down as so more less"),
-    _kw("variation", {"variation": "double_knee"}, r"both knees|both legs|double knee|two knees",
+        "honestly comfortable stiff stiffer go with put mark down as so more less going"),
+    _kw("variation", {"variation": "double_knee"},
+        r"both (my |of my |the )?knees|both (my |of my |the )?legs|double knee|two knees",
         "do try pull bring hug in up together version variation want to instead let's at once "
         "rather time this with"),
     _kw("variation", {"variation": "tailbone_heavy"},
@@ -570,8 +573,12 @@ _KEYWORDS = (
     _kw("repeat", {}, r"repeat|say that again|say it again|come again",
         "that it the last bit part instruction instructions what you said question line step "
         "sentence"),
-    _kw("longer", {}, r"longer|more seconds|more time|extra time|extra seconds|few more",
+    _kw("longer", {}, r"longer|more seconds|more time|extra time|extra seconds|few more|"
+        r"another (\w+ )?(seconds|secs)|another (bit|minute|round|one|few)",
         "hold stay keep it a bit little more give me can have another few some here there"),
+    _kw("done", {}, r"let go|letting go|release|releasing|finished|done",
+        "i'm going to now okay that's it i've all those these them with this one side that "
+        "am we're we've have"),
     _kw("too_much", {}, r"too much|too far|too hard|too tight|too intense|too strong|too deep|"
         r"intense|painful|uncomfortable|sore",
         "it's that's this is it that getting feels feeling bit quite really very pulling "
