@@ -363,7 +363,10 @@ class IntentParser:
                 found.append(m)
         if not found:
             return None
-        strong = [m for m in found if m.intent not in ("yes", "no")] or found
+        strong = [m for m in found if m.intent not in ("yes", "no")]
+        if not strong and any(_ELSEWHERE.search(c) for c in clauses):
+            return None  # "no love, it's in the kitchen": an answer to someone else
+        strong = strong or found
         return strong[-1]
 
     def _keywords(self, norm: str, allowed: set[str]) -> _Match | None:
@@ -552,7 +555,8 @@ _KEYWORDS = (
         "pain back back's score is it's feels feel feeling felt like solid still down up at "
         "now better worse easier hurts hurting level number scale out of ten give call i'd "
         "would rate rated rating it'd probably or ish today tonight currently maybe "
-        "honestly comfortable stiff stiffer go with put mark down as so more less going"),
+        "honestly comfortable stiff stiffer go with put mark down as so more less going gone "
+        "went dropped come came back's"),
     _kw("variation", {"variation": "double_knee"},
         r"both (my |of my |the )?knees|both (my |of my |the )?legs|double knee|two knees",
         "do try pull bring hug in up together version variation want to instead let's at once "
@@ -570,9 +574,10 @@ _KEYWORDS = (
     _kw("pause", {}, r"pause", "this that it the session for a moment second sec minute bit"),
     _kw("resume", {}, r"resume|unpause|carry on|continue",
         "back we're i'm ready where were we it the session from"),
-    _kw("repeat", {}, r"repeat|say that again|say it again|come again",
+    _kw("repeat", {}, r"repeat|say that again|say it again|come again|what did you (just )?say",
         "that it the last bit part instruction instructions what you said question line step "
-        "sentence"),
+        "sentence about floor knee knees leg shin thigh hands breathing side back position "
+        "arms"),
     _kw("longer", {}, r"longer|more seconds|more time|extra time|extra seconds|few more|"
         r"another (\w+ )?(seconds|secs)|another (bit|minute|round|one|few)",
         "hold stay keep it a bit little more give me can have another few some here there"),
@@ -580,9 +585,9 @@ _KEYWORDS = (
         "i'm going to now okay that's it i've all those these them with this one side that "
         "am we're we've have"),
     _kw("too_much", {}, r"too much|too far|too hard|too tight|too intense|too strong|too deep|"
-        r"intense|painful|uncomfortable|sore",
+        r"intense|painful|uncomfortable|sore|(pulling|pulls|stretching|straining) (a lot|hard)",
         "it's that's this is it that getting feels feeling bit quite really very pulling "
-        "stretching pushing way much ow ouch ooh"),
+        "stretching pushing way much ow ouch ooh ah for back knee hip neck me"),
     _kw("switch_side", {}, r"other side|other leg|switch sides|swap sides|swap legs|switch legs",
         "the to now do"),
 )
