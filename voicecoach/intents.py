@@ -108,7 +108,10 @@ def normalize(text: str) -> str:
 
 # ------------------------------------------------------------------------------ red flags
 _RF_STRONG = re.compile(
-    r"\b(numb\w*|tingl\w*|pins and needles|zing\w*|zap\w*|sciatic\w*|electric\w*|"
+    r"\b(numb|numbness|numbed|numbing|numbish|tingl\w*|pins and needles|zing\w*|zap\w*|"
+    r"sciatic\w*|electric(al)? (shock|shocks|feeling|pain|sensation|current|jolt|zap|buzz)\w*|"
+    r"(feels?|felt|feeling|like|it's|is|was|an|bit|all|kind of|sort of|quite|very|really|gone) "
+    r"electric\w*|electricity|"
     r"shooting|shoots|shot down|stabbing|searing|nerve pain|pinched nerve|"
     r"can'?t feel my|cannot feel my|can not feel my)\b"
 )
