@@ -270,14 +270,24 @@ def load_model(model_path: Path, endpoint: Mapping[str, float] | None = SHORT_CO
 
 # ------------------------------------------------------------------------------ phrases
 def default_phrase_source(max_per_intent: int = DEFAULT_MAX_PER_INTENT) -> PhraseSource:
-    """``voicecoach.grammar.vosk_phrases`` when that module exists, else the intent templates."""
+    """``voicecoach.grammar.vosk_phrases`` (or ``phase_phrases``) when available, else the
+    phrases sampled from the intent templates by :class:`voicecoach.intents.IntentParser`."""
     import importlib
 
     try:
-        source: PhraseSource = importlib.import_module(f"{__package__}.grammar").vosk_phrases
+        grammar = importlib.import_module(f"{__package__}.grammar")
+    except ImportError:
+        grammar = None
+    if grammar is not None and hasattr(grammar, "vosk_phrases"):
+        source: PhraseSource = grammar.vosk_phrases
         return source
-    except (ImportError, AttributeError):
-        pass
+    if grammar is not None and hasattr(grammar, "phase_phrases"):
+        phase_phrases = grammar.phase_phrases
+
+        def from_grammar(phase: str | None) -> list[str]:
+            return list(phase_phrases(phase, max_per_intent=max_per_intent))
+
+        return from_grammar
     from .intents import IntentParser
 
     parser = IntentParser()
