@@ -1,17 +1,23 @@
 """Intent parser: text in, intent and slots out, from the hassil templates in ``intents/en.yaml``.
 
-Matching runs in three steps, safest first:
+Matching runs in steps, safest first:
 
-1. **Self-echo rejection.** Text that is mostly one of the coach's own lines (the microphone
-   hearing the speaker) is no intent.
+1. **Normalisation.** Lower case, punctuation off, "uh huh"/"mm hmm" -> yes, contractions and
+   spellings unified ("gonna", "till", "ok"), hesitations and framing words dropped.
 2. **Red-flag screen.** Nerve-type words (numb, tingling, pins and needles, shooting, zing, pain
-   *down the leg*, ...) make a ``red_flag`` unless they are negated ("no tingling"), asked about
-   in the second person ("down your leg"), or part of a plain "no" answer. This catches phrasings
-   the templates do not spell out: missing a red flag is the one mistake the coach must not make.
-3. **Templates.** hassil matches the normalised text against the templates of the intents the
+   *down the leg*, a leg gone dead or weak, ...) make a ``red_flag`` unless they are negated
+   ("no tingling"), or asked about in the second person ("down your leg"). This catches
+   phrasings the templates do not spell out: missing a red flag is the one mistake the coach
+   must not make.
+3. **Self-echo rejection.** Text that is mostly one of the coach's own lines (the microphone
+   hearing the speaker) is no intent, unless it is a short whole user command or a symptom.
+4. **Templates.** hassil matches the normalised text against the templates of the intents the
    phase accepts; the most literal match wins.
-
-Anything else is no intent (``None``), never the nearest guess.
+5. **Lenient fallbacks** (only when no template matches the whole text): framing words stripped
+   at either end ("okay", "can we", "I think", "please"), clauses taken one at a time, a leading
+   yes/no with an on-topic remainder, a negated symptom as "no", and keyword spotting where
+   exactly one keyword intent sits among otherwise harmless words. Anything else is no intent
+   (``None``), never the nearest guess.
 """
 
 from __future__ import annotations
