@@ -1,22 +1,26 @@
 """Speech out (shell): synthesise each cue to PCM, then play it, interruptibly, on a chosen device.
 
-pyttsx3 (espeak-ng driver on Linux) renders each line to a WAV file (``save_to_file`` +
-``runAndWait``), never to the sound card itself, so playback goes through :class:`~.audio.Player`:
-it can be cut off mid-word by :meth:`Speaker.stop` and sent to any output device.
+Lines are rendered to PCM, never straight to the sound card, so playback goes through
+:class:`~.audio.Player`: it can be cut off mid-word by :meth:`Speaker.stop` and sent to any output
+device. Synthesised audio is cached by (text, rate, voice), so repeated cues start at once.
 
-All synthesis happens on ONE worker thread per process (:class:`_SynthWorker`): espeak-ng keeps
-process-global state and pyttsx3's ``runAndWait`` is not re-entrant. pyttsx3 2.99 quirks handled
-here (see the pyttsx3 issue tracker: runAndWait hangs after repeated save_to_file, #194; the
-espeak driver's callback outliving its engine, #219; ``_inLoop`` left set after an error):
+Backends (:func:`available_backends`, best first):
 
-- the driver ``print``s "Audio saved to ..." on stdout for every file; that print is silenced so
-  CLI output (JSON lines) stays clean;
-- a synthesis that does not finish within :data:`SYNTH_TIMEOUT_S` is abandoned and the worker
-  switches to calling ``espeak-ng --stdout`` directly (also used when pyttsx3 or libespeak-ng is
-  missing); :attr:`Speaker.backend` says which one is in use;
-- the engine is kept referenced for the life of the process and ``_inLoop`` is reset after errors.
+- ``espeak-ng``: runs ``espeak-ng --stdout`` (the default). Deterministic; about 40 ms per cue
+  line here, including the process start.
+- ``pyttsx3``: pyttsx3 2.99's espeak driver (``save_to_file`` + ``runAndWait``). Not the default
+  because it is unreliable here: with AUDIO_OUTPUT_RETRIEVAL espeak-ng synthesises on its own
+  thread, and pyttsx3's loop can return, or cancel the synthesis (``_espeak.Cancel`` from its
+  ``endLoop``), before the line is complete. Measured: a line came back cut short (0.74 s instead
+  of 3.5 s) or as a half-written file in about 1 of 20 fresh processes, and "finished-utterance
+  completed=False" on the first line in 12 of 12 processes once rate and volume were set per
+  line. When chosen, it waits for the driver's "finished-utterance" event, silences the driver's
+  stdout ``print``, resets ``_inLoop`` after errors, and any failure switches that worker to
+  ``espeak-ng`` for good.
 
-Synthesised audio is cached by (text, rate, voice), so repeated cues start at once.
+All synthesis runs on ONE worker thread per backend (:class:`_SynthWorker`): espeak-ng keeps
+process-global state and ``runAndWait`` is not re-entrant. A line taking longer than
+:data:`SYNTH_TIMEOUT_S` is treated as hung and the ``espeak-ng`` worker takes over.
 """
 
 from __future__ import annotations
@@ -86,10 +90,10 @@ def _pyttsx3_usable() -> bool:
 def available_backends() -> list[str]:
     """The synthesis backends this machine has, best first."""
     out = []
-    if _pyttsx3_usable():
-        out.append("pyttsx3")
     if _espeak_cli():
         out.append("espeak-ng")
+    if _pyttsx3_usable():
+        out.append("pyttsx3")
     return out
 
 
@@ -146,7 +150,7 @@ class _SynthWorker:
                 if not have:
                     raise SpeechOutError(
                         "no text-to-speech engine found: install espeak-ng "
-                        "(apt-get install espeak-ng) and pyttsx3"
+                        "(apt-get install espeak-ng)"
                     )
                 usable = [b for b in have if not (b in cls._workers and cls._workers[b].broken)]
                 backend = (usable or have)[0]
@@ -247,7 +251,9 @@ class _SynthWorker:
             except Exception as exc:
                 if not _espeak_cli():
                     raise SpeechOutError(f"pyttsx3 failed: {exc}") from exc
-                log.warning("pyttsx3 failed (%s); using espeak-ng directly from now on", exc)
+                log.warning(
+                    "pyttsx3 failed (%r); using espeak-ng directly from now on", exc, exc_info=True
+                )
                 self.backend = "espeak-ng"
                 pcm, sr = self._synth_cli(text, rate, voice)
         else:
@@ -268,13 +274,32 @@ class _SynthWorker:
         path = os.path.join(self._tmpdir, "line.wav")
         with contextlib.suppress(FileNotFoundError):
             os.remove(path)
+        # With AUDIO_OUTPUT_RETRIEVAL espeak-ng synthesises on its own thread, and pyttsx3 2.99's
+        # runAndWait returns ~10 ms after queueing the text, NOT when the file is complete (its
+        # loop was already told to end). Measured here: a line came back cut short or as a half
+        # written file (EOFError) in about 1 of 20 fresh processes. The driver writes and closes
+        # the file before it sends "finished-utterance", so wait for that event.
+        finished = threading.Event()
+        outcome: dict[str, bool] = {}
+
+        def on_finished(name: object = None, completed: bool = False) -> None:
+            outcome["completed"] = bool(completed)
+            finished.set()
+
+        token = engine.connect("finished-utterance", on_finished)
         try:
             engine.save_to_file(text, path)
             engine.runAndWait()
+            if not finished.wait(SYNTH_TIMEOUT_S):
+                raise SpeechOutError("pyttsx3 did not finish the line")
         finally:
             engine._inLoop = False  # pyttsx3 leaves this set when runAndWait raises
-        if not os.path.exists(path):
-            raise SpeechOutError("pyttsx3 produced no audio file")
+            engine.disconnect(token)
+        if not outcome.get("completed") or not os.path.exists(path):
+            raise SpeechOutError(
+                f"pyttsx3 produced no complete audio file (completed={outcome.get('completed')}, "
+                f"file={os.path.exists(path)})"
+            )
         return _read_wav(path)
 
     def _pyttsx3_engine(self) -> Any:
@@ -360,7 +385,7 @@ class Speaker:
 
     @property
     def backend(self) -> str:
-        """'pyttsx3' or 'espeak-ng' (the direct fallback)."""
+        """'espeak-ng' (the default) or 'pyttsx3'."""
         return self._worker.backend
 
     @property
