@@ -135,3 +135,25 @@ def test_new_say_replaces_the_current_line(pulse_devices: PulseDevices) -> None:
 def test_speaker_rejects_a_bad_rate() -> None:
     with pytest.raises(SpeechOutError, match="rate"):
         tts.Speaker(rate_wpm=10)
+
+
+def test_preloaded_line_starts_quickly(pulse_devices: PulseDevices) -> None:
+    line = "Let the knee go back down slowly, and rest for a moment."
+    with (
+        tts.Speaker(rate_wpm=155) as speaker,
+        MonitorRecorder(pulse_devices.speaker_monitor) as rec,
+    ):
+        speaker.preload([line, "Now the other side."])
+        deadline = time.monotonic() + 10
+        while speaker._current_worker().cached(line, 155.0, None) is None:
+            assert time.monotonic() < deadline, "preloading never finished"
+            time.sleep(0.01)
+        t0 = time.monotonic()
+        speaker.say(line)
+        time.sleep(0.6)
+        speaker.stop()
+    loud = rec.loud_times(300.0)
+    assert loud, "nothing was heard"
+    start_ms = (loud[0] - t0) * 1000
+    print(f"\nsay() to first sound, cached line: {start_ms:.0f} ms")
+    assert start_ms < 250

@@ -28,6 +28,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import io
+import itertools
 import logging
 import os
 import queue
@@ -171,9 +172,12 @@ class _SynthWorker:
         self._engine: Any = None
         self._tmpdir = tempfile.mkdtemp(prefix="voicecoach-tts-")
         atexit.register(shutil.rmtree, self._tmpdir, True)
-        self._jobs: queue.Queue[tuple[str, float, str | None, Future[Synthesis]] | None] = (
-            queue.Queue()
-        )
+        # (priority, order, text, rate, voice, future): lines to speak now (0) go before
+        # background preloading (1).
+        self._jobs: queue.PriorityQueue[
+            tuple[int, int, str, float, str | None, Future[Synthesis]]
+        ] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._cache: OrderedDict[tuple[str, float, str | None], Synthesis] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tts-synth", daemon=True)
@@ -188,13 +192,15 @@ class _SynthWorker:
                 self._cache.move_to_end((text, rate_wpm, voice))
         return hit
 
-    def submit(self, text: str, rate_wpm: float, voice: str | None) -> Future[Synthesis]:
+    def submit(
+        self, text: str, rate_wpm: float, voice: str | None, background: bool = False
+    ) -> Future[Synthesis]:
         fut: Future[Synthesis] = Future()
         hit = self.cached(text, rate_wpm, voice)
         if hit is not None:
             fut.set_result(Synthesis(hit.pcm, hit.sample_rate_hz, 0.0, hit.backend, cached=True))
             return fut
-        self._jobs.put((text, rate_wpm, voice, fut))
+        self._jobs.put((int(background), next(self._order), text, rate_wpm, voice, fut))
         return fut
 
     def synthesise(self, text: str, rate_wpm: float, voice: str | None) -> Synthesis:
@@ -216,10 +222,7 @@ class _SynthWorker:
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            text, rate, voice, fut = job
+            _, _, text, rate, voice, fut = self._jobs.get()
             if not fut.set_running_or_notify_cancel():
                 continue
             hit = self.cached(text, rate, voice)
@@ -426,7 +429,7 @@ class Speaker:
         """Queue lines for synthesis in the background so they later start without delay."""
         worker = self._current_worker()
         for t in texts:
-            worker.submit(t, self.rate_wpm, self.voice)
+            worker.submit(t, self.rate_wpm, self.voice, background=True)
 
     def say(self, text: str, on_done: Callable[[], None] | None = None) -> None:
         """Speak ``text`` (stopping whatever is being said) and return at once."""
