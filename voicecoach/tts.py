@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import io
 import itertools
 import logging
@@ -79,6 +80,7 @@ def _espeak_cli() -> str | None:
     return shutil.which("espeak-ng") or shutil.which("espeak")
 
 
+@functools.cache
 def _pyttsx3_usable() -> bool:
     import ctypes.util
     import importlib.util
