@@ -125,6 +125,7 @@ class MonitorRecorder:
         self.block_samples = rate_hz * block_ms // 1000
         self.blocks: list[bytes] = []
         self.block_times: list[float] = []
+        self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
 
@@ -159,8 +160,10 @@ class MonitorRecorder:
             chunk = self._proc.stdout.read(nbytes)
             if not chunk:
                 return
-            self.blocks.append(chunk)
-            self.block_times.append(time.monotonic())
+            now = time.monotonic()
+            with self._lock:
+                self.blocks.append(chunk)
+                self.block_times.append(now)
 
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None:
@@ -172,17 +175,30 @@ class MonitorRecorder:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
+    def snapshot(self) -> tuple[list[bytes], list[float]]:
+        """The blocks and their arrival times so far (safe while recording)."""
+        with self._lock:
+            return list(self.blocks), list(self.block_times)
+
     def pcm(self) -> npt.NDArray[np.int16]:
-        return np.frombuffer(b"".join(self.blocks), dtype="<i2")
+        blocks, _ = self.snapshot()
+        data = b"".join(blocks)
+        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2")
 
     def block_rms(self) -> npt.NDArray[np.float64]:
-        out = [
-            np.sqrt(np.mean(np.frombuffer(b, dtype="<i2").astype(np.float64) ** 2))
-            for b in self.blocks
-        ]
+        blocks, _ = self.snapshot()
+        return self._rms(blocks)
+
+    @staticmethod
+    def _rms(blocks: list[bytes]) -> npt.NDArray[np.float64]:
+        out = []
+        for b in blocks:
+            x = np.frombuffer(b[: len(b) // 2 * 2], dtype="<i2").astype(np.float64)
+            out.append(float(np.sqrt(np.mean(x**2))) if x.size else 0.0)
         return np.array(out)
 
     def loud_times(self, threshold_rms: float = 300.0) -> list[float]:
-        """Arrival times of the blocks louder than ``threshold_rms``."""
-        rms = self.block_rms()
-        return [t for t, r in zip(self.block_times, rms, strict=True) if r > threshold_rms]
+        """Arrival times of the blocks louder than ``threshold_rms`` (safe while recording)."""
+        blocks, times = self.snapshot()
+        rms = self._rms(blocks)
+        return [t for t, r in zip(times, rms, strict=True) if r > threshold_rms]
