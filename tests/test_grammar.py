@@ -1,0 +1,66 @@
+"""Per-phase grammars generated from the intent templates."""
+
+from __future__ import annotations
+
+import pytest
+
+from voicecoach.grammar import NUMBER_WORDS, cue_words, phase_graph, phase_jsgf, phase_phrases
+from voicecoach.protocol import PHASES
+
+
+@pytest.mark.parametrize("phase", [None, *PHASES])
+def test_every_phase_has_a_compact_grammar(phase: str | None) -> None:
+    g = phase_graph(phase)
+    assert 100 < len(g.arcs) < 20000  # red_flag templates are not enumerated
+    assert g.accepts("stop")  # always-on
+    assert g.accepts("it hurts down my leg")  # red flags in every phase
+    assert not g.accepts("the weather is lovely today")
+    jsgf = phase_jsgf(phase)
+    assert jsgf.startswith("#JSGF V1.0;") and "public <s0> =" in jsgf
+
+
+def test_phase_grammar_follows_the_phase() -> None:
+    assert phase_graph("screen").accepts("seven out of ten")
+    assert not phase_graph("pull").accepts("seven out of ten")  # no pain score while pulling
+    assert phase_graph("hold").accepts("the left side")
+    assert phase_graph("hold").accepts("my right leg was tighter")
+    assert not phase_graph("screen").accepts("the left side")
+
+
+def test_glued_template_pieces_make_whole_words() -> None:
+    g = phase_graph(None)
+    assert g.accepts("i'm ready when you are") and g.accepts("i am ready when you are")
+    assert g.accepts("knee's up") and g.accepts("knee is up")
+    assert g.accepts("knife like pain")  # '-' becomes a word break
+    assert all(w == w.lower() and " " not in w for w in g.words)
+
+
+def test_numbers_are_words() -> None:
+    g = phase_graph("screen")
+    for w in NUMBER_WORDS:
+        assert g.accepts(w)
+    assert not any(w.isdigit() for w in phase_graph("hold").words)
+
+
+def test_restrict_drops_unknown_words_and_keeps_the_rest() -> None:
+    g = phase_graph("hold").restrict(lambda w: w != "tingling")
+    assert "tingling" not in g.words
+    assert g.accepts("numbness") and not g.accepts("tingling")
+    e = g.without_epsilons()
+    assert all(w is not None or d == e.final for _, d, w in e.arcs)
+    assert e.accepts("it hurts down my leg") and e.accepts("numbness")
+
+
+@pytest.mark.parametrize("phase", [None, *PHASES])
+def test_phrase_lists_are_bounded_lower_case_words(phase: str | None) -> None:
+    phrases = phase_phrases(phase, max_per_intent=20)
+    assert 20 < len(phrases) < 2000
+    assert len(set(phrases)) == len(phrases)
+    for p in phrases:
+        assert p == p.lower() and not any(ch.isdigit() for ch in p)
+    assert "stop" in phrases
+
+
+def test_cue_words_cover_the_coach_lines() -> None:
+    words = cue_words()
+    assert {"knee", "chest", "breathe"} <= words

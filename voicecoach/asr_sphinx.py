@@ -1,0 +1,261 @@
+"""PocketSphinx 5 engine: streaming, grammar-restricted per phase, with out-of-grammar rejection.
+
+* **Grammar.** Each phase's word graph (:mod:`voicecoach.grammar`) becomes an FSG search. Words
+  missing from the CMU dictionary are dropped from the graph (logged).
+* **Rejection: a garbage branch.** Next to the command grammar the FSG holds a competing loop
+  over a few hundred ordinary English words (the coach's own vocabulary, frequent function words
+  and the command words themselves), each renamed ``g:<word>`` in the dictionary so the path is
+  visible in the hypothesis. Every garbage word costs ``garbage_penalty``; a command said as it is
+  written wins, while unrelated speech, the coach's own lines and most noises are cheaper to
+  explain as garbage. An utterance that ends on the garbage path is ``rejected``.
+* **Endpointing.** PocketSphinx's ``Endpointer`` (WebRTC VAD over 30 ms frames) opens and closes
+  utterances; an utterance is decoded as it streams, partial hypotheses come out as partial
+  :class:`~voicecoach.asr.Recognition` (only while on the command path), the final one when the
+  endpointer closes the utterance (or on :meth:`flush`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from .asr import SAMPLE_RATE_HZ, Recognition
+from .errors import RecogniserError
+from .grammar import cue_words, phase_graph
+
+log = logging.getLogger(__name__)
+
+GARBAGE_PREFIX = "g:"
+
+#: Frequent English words for the garbage loop (besides the coach's words and command words).
+_COMMON_TEXT = """
+the of and to a in is it you that he was for on are with as i his they be at one have this from
+or had by word but what some we can out other were all there when up use your how said an each
+she which do their time if will way about many then them write would like so these her long make
+thing see him two has look more day could go come did number sound no most people my over know
+water than call first who may down side been now find any new work part take get place made live
+where after back little only round man year came show every good me give our under name very
+through just form sentence great think say help low line differ turn cause much mean before move
+right boy old too same tell does set three want air well also play small end put home read hand
+port large spell add even land here must big high such follow act why ask men change went light
+kind off need house picture try us again animal point mother world near build self earth father
+head stand own page should country found answer school grow study still learn plant cover food sun
+four between state keep eye never last let thought city tree cross farm hard start might story saw
+far sea draw left late run don't while press close night real life few north open seem together
+next white children begin got walk example ease paper group always music those both mark often
+letter until mile river car feet care second book carry took science eat room friend began idea
+fish mountain stop once base hear horse cut sure watch color face wood main enough plain girl
+usual young ready above ever red list though feel talk bird soon body dog family direct pose leave
+song measure door product black short numeral class wind question happen complete ship area half
+rock order fire south problem piece told knew pass since top whole king space heard best hour
+better true during hundred five remember step early hold west ground interest reach fast verb sing
+listen six table travel less morning ten simple several vowel toward war lay against pattern slow
+center love person money serve appear road map rain rule govern pull cold notice voice unit power
+town fine certain fly fall lead cry dark machine note wait plan figure star box noun field rest
+correct able pound done beauty drive stood contain front teach week final gave green oh quick
+develop ocean warm free minute strong special mind behind clear tail produce fact street inch
+multiply nothing course stay wheel full force blue object decide surface deep moon island foot
+system busy test record boat common gold possible plane stead dry wonder laugh thousand ago ran
+check game shape equate hot miss brought heat snow tire bring yes distant fill east paint language
+among weather today news television phone dinner kitchen coffee tea weekend yesterday tomorrow
+"""
+COMMON_WORDS: tuple[str, ...] = tuple(_COMMON_TEXT.split())
+
+
+class SphinxRecogniser:
+    """Streaming PocketSphinx recogniser with per-phase grammars (see the module doc)."""
+
+    name = "pocketsphinx"
+
+    def __init__(self, phase: str | None = None, garbage_penalty: float = 1e-3,
+                 garbage_share: float = 0.5, min_confidence: float = 0.0,
+                 endpoint_window_s: float = 0.3, endpoint_ratio: float = 0.9,
+                 vad_mode: int = 0, lw: float = 6.5) -> None:
+        try:
+            from pocketsphinx import Decoder, Endpointer
+        except ImportError as exc:
+            raise RecogniserError(
+                "the pocketsphinx engine needs the pocketsphinx package (pip install pocketsphinx)"
+            ) from exc
+        self.garbage_penalty = garbage_penalty
+        self.garbage_share = garbage_share
+        self.min_confidence = min_confidence
+        self._ep_args = {"window": endpoint_window_s, "ratio": endpoint_ratio, "vad_mode": vad_mode,
+                         "sample_rate": SAMPLE_RATE_HZ}
+        self._Endpointer = Endpointer
+        try:
+            self.decoder: Any = Decoder(lm=None, samprate=SAMPLE_RATE_HZ, lw=lw, loglevel="FATAL",
+                                        bestpath=False)
+        except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on bad models
+            raise RecogniserError(f"cannot start pocketsphinx: {exc}") from exc
+        self._garbage = self._add_garbage_words()
+        self._searches: set[str] = set()
+        self.phase: str | None = None
+        self.ep: Any = None
+        self._pending = b""
+        self._in_utt = False
+        self._last_partial = ""
+        self._utt_start_s = 0.0
+        self._frames_total = 0
+        self._preroll_frames = 17  # 0.5 s of audio before the detected start
+        self.set_phase(phase)
+        self.reset()
+
+    # ------------------------------------------------------------------ grammar
+    def _add_garbage_words(self) -> list[str]:
+        words = set(COMMON_WORDS) | cue_words() | phase_graph(None).words
+        pairs = [(w, self.decoder.lookup_word(w)) for w in sorted(words)]
+        pairs = [(w, ph) for w, ph in pairs if ph]
+        out = []
+        for i, (w, phones) in enumerate(pairs):
+            g = GARBAGE_PREFIX + w
+            # update the decoder's dictionary only once, with the last word
+            self.decoder.add_word(g, phones, i == len(pairs) - 1)
+            out.append(g)
+        log.debug("pocketsphinx garbage loop: %d words", len(out))
+        return out
+
+    def _known(self, word: str) -> bool:
+        return bool(self.decoder.lookup_word(word))
+
+    def _search_name(self, phase: str | None) -> str:
+        return f"phase_{phase or 'all'}"
+
+    def _ensure_search(self, phase: str | None) -> str:
+        name = self._search_name(phase)
+        if name in self._searches:
+            return name
+        g = phase_graph(phase).restrict(self._known).without_epsilons()
+        if not g.arcs:
+            raise RecogniserError(f"the '{phase}' grammar has no words pocketsphinx knows")
+        trans: list[Any] = list(g.transitions())
+        n = g.n_states
+        final = g.final
+        if self._garbage and self.garbage_share > 0:
+            # start -> G (garbage share) ; G -word-> G2 ; G2 -> G (loop) | final
+            gs, g2 = n + 1, n + 2
+            scale = 1.0 - self.garbage_share
+            trans = [(t[0], t[1], t[2] * scale, *t[3:]) if t[0] == 0 else t for t in trans]
+            trans.append((0, gs, self.garbage_share))
+            p = self.garbage_penalty / len(self._garbage)
+            for w in self._garbage:
+                trans.append((gs, g2, p, w))
+            trans.append((g2, gs, 0.5))
+            trans.append((g2, final, 0.5))
+        fsg = self.decoder.create_fsg(name, 0, final, trans)
+        self.decoder.add_fsg(name, fsg)
+        self._searches.add(name)
+        log.debug("pocketsphinx grammar %s: %d states, %d arcs", name, n, len(trans))
+        return name
+
+    def set_phase(self, phase: str | None) -> None:
+        name = self._ensure_search(phase)
+        if self._in_utt:
+            # finish the current utterance quietly before switching grammars
+            self.decoder.end_utt()
+            self._in_utt = False
+        self.decoder.activate_search(name)
+        self.phase = phase
+
+    # ------------------------------------------------------------------ streaming
+    def reset(self) -> None:
+        if self._in_utt:
+            self.decoder.end_utt()
+        self._in_utt = False
+        self.ep = self._Endpointer(**self._ep_args)
+        self._pending = b""
+        self._last_partial = ""
+        self._preroll: list[bytes] = []
+        self._frames_total = 0
+
+    def _words(self) -> tuple[list[str], bool]:
+        hyp = self.decoder.hyp()
+        if hyp is None or not hyp.hypstr:
+            return [], False
+        words = hyp.hypstr.split()
+        garbage = any(w.startswith(GARBAGE_PREFIX) for w in words)
+        return words, garbage
+
+    def _confidence(self) -> float:
+        hyp = self.decoder.hyp()
+        if hyp is None:
+            return 0.0
+        try:
+            conf = float(self.decoder.get_logmath().exp(hyp.prob))
+        except Exception:  # pragma: no cover - older bindings
+            conf = 1.0
+        if not math.isfinite(conf) or conf <= 0.0:
+            conf = 1.0  # no posterior computed (bestpath off): the garbage branch does the work
+        return max(0.0, min(1.0, conf))
+
+    def _final(self, end_s: float) -> Recognition:
+        self.decoder.end_utt()
+        self._in_utt = False
+        self._last_partial = ""
+        words, garbage = self._words()
+        if not words:
+            return Recognition("", 0.0, True, self._utt_start_s, end_s, rejected=True)
+        conf = self._confidence()
+        if garbage or conf < self.min_confidence:
+            heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
+            log.debug("rejected out-of-grammar utterance (%s): %r", "garbage" if garbage else
+                      f"confidence {conf:.2f}", heard)
+            return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
+        return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
+
+    def accept(self, pcm: bytes) -> list[Recognition]:
+        out: list[Recognition] = []
+        self._pending += pcm
+        fb = int(self.ep.frame_bytes)
+        while len(self._pending) >= fb:
+            frame, self._pending = self._pending[:fb], self._pending[fb:]
+            self._frames_total += 1
+            self.ep.process(frame)
+            out += self._frame(frame)
+        return out
+
+    def _frame(self, frame: bytes) -> list[Recognition]:
+        """Feed one raw frame; the endpointer's state decides where utterances begin and end.
+
+        The decoder gets the raw audio (with a pre-roll before the detected start and the
+        trailing frames up to the detected end), not the endpointer's trimmed speech: the VAD
+        clips weak onsets and word endings ("sto-p"), which costs accuracy.
+        """
+        out: list[Recognition] = []
+        frame_s = float(self.ep.frame_length)
+        now_s = self._frames_total * frame_s
+        if not self._in_utt:
+            self._preroll.append(frame)
+            if len(self._preroll) > self._preroll_frames:
+                self._preroll.pop(0)
+            if not self.ep.in_speech:
+                return out
+            self.decoder.start_utt()
+            self._in_utt = True
+            self._utt_start_s = max(0.0, now_s - len(self._preroll) * frame_s)
+            self._last_partial = ""
+            self.decoder.process_raw(b"".join(self._preroll), False, False)
+            self._preroll = []
+        else:
+            self.decoder.process_raw(frame, False, False)
+        if self.ep.in_speech:
+            words, garbage = self._words()
+            text = "" if garbage else " ".join(words)
+            if text and text != self._last_partial:
+                self._last_partial = text
+                out.append(Recognition(text, 0.5, False, self._utt_start_s, now_s))
+        else:
+            out.append(self._final(float(self.ep.speech_end)))
+        return out
+
+    def flush(self) -> list[Recognition]:
+        out: list[Recognition] = []
+        if self._in_utt:
+            if self._pending:
+                self.decoder.process_raw(self._pending, False, False)
+            end_s = (self._frames_total * float(self.ep.frame_length)
+                     + len(self._pending) / (2 * SAMPLE_RATE_HZ))
+            out.append(self._final(end_s))
+        self.reset()
+        return out
