@@ -81,7 +81,7 @@ class _CharNfa:
 
         if isinstance(expr, TextChunk):
             return self.text(src, expr.text)
-        if isinstance(expr, Alternative) or isinstance(expr, Permutation):
+        if isinstance(expr, (Alternative, Permutation)):
             items = list(expr.items)
             if isinstance(expr, Permutation):  # all orders, space separated
                 from itertools import permutations
@@ -397,6 +397,6 @@ def cue_words() -> set[str]:
 
     words: set[str] = set()
     for text in CueBook.load().all_texts():
-        t = re.sub(r"\{[^}]*\}", " ", text.lower()).replace("’", "'")
+        t = re.sub(r"\{[^}]*\}", " ", text.lower()).replace("\u2019", "'")
         words.update(_number_word(w.strip("'")) for w in _WORD_RX.findall(t) if w.strip("'"))
     return words
