@@ -80,13 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     dia.set_defaults(func=cmd_diagram)
 
     for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # TODO(integration): strict once every extension module has landed
-        module.add_subcommand(sub)
+        importlib.import_module(name).add_subcommand(sub)
     return p
 
 

@@ -1,0 +1,149 @@
+"""A real ``voicecoach run`` process, by voice, through PulseAudio virtual devices.
+
+Synthesised user speech is played into the virtual microphone (``paplay`` into vc_mic_feed, whose
+monitor is remapped as the vc_mic source); the coach's voice is recorded from the virtual
+speaker's monitor. Nothing is mocked: PortAudio streams, the PocketSphinx recogniser, the parser,
+the coach and pyttsx3/espeak-ng speech all run for real. Latency is measured from the audio:
+the end of the user's words (their recording on vc_mic_feed's monitor) to the first sound of the
+coach's answer (on vc_speaker's monitor).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_helpers import synth, write_wav
+from pulse_fixtures import MonitorRecorder, PulseDevices
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+LOUD = 300.0  # RMS on int16: clearly sound, well above the null sinks' silence
+
+
+class CoachProcess:
+    """``voicecoach run`` as a user starts it, with its transcript read line by line."""
+
+    def __init__(self, tmp: Path, *extra: str) -> None:
+        cfg = tmp / "config.toml"
+        cfg.write_text("settle_seconds = 0\nfloor_wait_seconds = 3\npull_wait_seconds = 4\n"
+                       "reprompt_seconds = 20\nspeech_rate_wpm = 190\n")
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "voicecoach", "run", "--engine", "pocketsphinx", "--seed", "4",
+             "--config", str(cfg), *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+        self.lines: queue.Queue[tuple[float, str]] = queue.Queue()
+        self.transcript: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put((time.monotonic(), line.rstrip("\n")))
+
+    def wait_for(self, needle: str, timeout: float = 60.0) -> float:
+        """Wait for a transcript line containing ``needle``; return when it appeared."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                t, line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.transcript.append(line)
+            if needle in line:
+                return t
+        err = self.proc.stderr.read() if self.proc.stderr and self.proc.poll() is not None else ""
+        raise AssertionError(f"never saw {needle!r}; transcript so far:\n"
+                             + "\n".join(self.transcript) + f"\nstderr: {err}")
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def wait_quiet(rec: MonitorRecorder, quiet_s: float = 0.8, timeout: float = 60.0) -> None:
+    """Wait until the coach's speaker has been silent for ``quiet_s``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        loud = rec.loud_times(LOUD)
+        last = loud[-1] if loud else 0.0
+        if loud and time.monotonic() - last > quiet_s:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the coach never stopped talking")
+
+
+def say(text: str, devices: PulseDevices, tmp: Path, voice: str = "en-us") -> None:
+    wav = write_wav(tmp / f"{abs(hash((text, voice)))}.wav", synth(text, voice=voice))
+    subprocess.run(["paplay", f"--device={devices.mic_feed_sink}", str(wav)], check=True,
+                   timeout=30)
+
+
+def first_loud_after(rec: MonitorRecorder, t0: float) -> float | None:
+    for t in rec.loud_times(LOUD):
+        if t > t0:
+            return t
+    return None
+
+
+def test_session_by_voice_red_flag_stops_with_audible_advice(
+        pulse_devices: PulseDevices, tmp_path: Path) -> None:
+    with MonitorRecorder(pulse_devices.speaker_monitor) as speaker, \
+            MonitorRecorder(f"{pulse_devices.mic_feed_sink}.monitor") as user:
+        coach = CoachProcess(tmp_path)
+        try:
+            coach.wait_for("listening with pocketsphinx", timeout=60)
+            coach.wait_for("coach: ", timeout=30)  # the greeting
+            wait_quiet(speaker)
+            say("start", pulse_devices, tmp_path)
+            coach.wait_for("-> start", timeout=15)
+            coach.wait_for("coach: ", timeout=15)  # the warning-signs question
+            wait_quiet(speaker)
+            say("no", pulse_devices, tmp_path)
+            coach.wait_for("-> no", timeout=15)
+            wait_quiet(speaker)
+            say("no", pulse_devices, tmp_path, voice="en+f3")
+            coach.wait_for("-> no", timeout=15)
+            wait_quiet(speaker)
+            say("four", pulse_devices, tmp_path)
+            coach.wait_for("-> pain_score {'score': 4}", timeout=15)
+            coach.wait_for("-- setup --", timeout=15)
+            wait_quiet(speaker)
+            # The red flag, while the coach is quiet in the set-up phase.
+            said_at = time.monotonic()
+            say("it hurts down my leg", pulse_devices, tmp_path)
+            coach.wait_for("-> red_flag", timeout=15)
+            coach.wait_for("-- session ended: red_flag --", timeout=15)
+            coach.proc.wait(timeout=60)
+        finally:
+            coach.close()
+    assert coach.proc.returncode == 0, coach.proc.stderr.read() if coach.proc.stderr else ""
+    # When did the user's words end, and when did the coach start its safety advice?
+    spoken = [t for t in user.loud_times(LOUD) if t >= said_at]
+    assert spoken, "the user's speech is not on the microphone feed"
+    speech_end = spoken[-1]
+    reply = first_loud_after(speaker, speech_end)
+    assert reply is not None, "the coach said nothing after the red flag"
+    latency = reply - speech_end
+    # The advice is audible: several seconds of speech on the speaker after the red flag.
+    advice = [t for t in speaker.loud_times(LOUD) if t >= reply]
+    assert advice[-1] - advice[0] > 5.0, "the safety advice was not heard in full"
+    print(f"\nred flag: end of speech -> coach's advice audible: {latency * 1000:.0f} ms")
+    (Path(os.environ.get("VC_REPORT_DIR", tmp_path)) / "e2e-latency.txt").write_text(
+        f"red_flag_latency_ms {latency * 1000:.0f}\n")
+    assert latency < 1.5
