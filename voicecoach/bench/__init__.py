@@ -20,6 +20,7 @@ import os
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -199,7 +200,10 @@ def run_bench(opts: BenchOptions, argv: list[str] | None = None) -> dict[str, An
 
     cross: dict[str, Any] = {}
     if opts.cross_check:
-        cross = cross_check(rows, held_dir, engines, opts.model, noise_filter)
+        n_held = sum(1 for r in rows if r.get("wav") and "error" not in r)
+        bar = Progress("cross-check", n_held, enabled=opts.progress)
+        cross = cross_check(rows, held_dir, engines, opts.model, noise_filter, bar)
+        bar.close()
 
     metrics = rp.compute_metrics(rows)
     cmd = "voicecoach bench " + " ".join(shlex.quote(a) for a in (argv or []))
@@ -246,13 +250,14 @@ def _spread(items: list[Any], n: int) -> list[Any]:
 
 
 def cross_check(rows: list[dict[str, Any]], held_dir: Path, engines: list[str],
-                model_dir: str | None, noise_filter: str) -> dict[str, Any]:
+                model_dir: str | None, noise_filter: str,
+                progress: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
     """Run the held-out WAVs through ``parse_wav_files`` (what ``voicecoach parse --wav`` does)
     and compare with the bench's rows; also writes heldout/manifest.jsonl and check.sh."""
     from ..asr import parse_wav_files
     from . import report as rp
-    from .runner import outcome_correct
     from .corpus import ClipSpec
+    from .runner import outcome_correct
 
     held = [r for r in rows if r.get("wav") and "error" not in r]
     if not held:
@@ -272,13 +277,15 @@ def cross_check(rows: list[dict[str, Any]], held_dir: Path, engines: list[str],
         for (e, phase), group in sorted(by_key.items()):
             if e != engine:
                 continue
-            paths = [r["wav"] for r in group]
-            rel = " ".join(shlex.quote(os.path.relpath(p, held_dir)) for p in paths)
             model = f" --model {shlex.quote(model_dir)}" if (engine == "vosk" and model_dir) else ""
-            script.append(f"voicecoach parse --phase {phase} --engine {engine}{model} "
-                          f"--noise-filter {noise_filter} --wav {rel}")
-            outs = list(parse_wav_files(paths, phase, engine, model_dir, noise_filter))
-            for r, o in zip(group, outs, strict=True):
+            for r in group:
+                # one call per file: each file heard by a freshly started recogniser, as the
+                # bench does (PocketSphinx adapts to the audio it has heard before)
+                rel = shlex.quote(os.path.relpath(r["wav"], held_dir))
+                script.append(f"voicecoach parse --phase {phase} --engine {engine}{model} "
+                              f"--noise-filter {noise_filter} --wav {rel}")
+                o = next(iter(parse_wav_files([r["wav"]], phase, engine, model_dir,
+                                              noise_filter)))
                 spec = ClipSpec.from_json(r)
                 same = (o["intent"] == r["intent"]) and (dict(o["slots"]) == dict(r["slots"]))
                 agree.append(same)
@@ -286,6 +293,7 @@ def cross_check(rows: list[dict[str, Any]], held_dir: Path, engines: list[str],
                 parse_ok.append(outcome_correct(spec, o["intent"], o["slots"]))
                 r["parse_wav"] = {"intent": o["intent"], "slots": o["slots"],
                                   "transcript": o["transcript"]}
+                progress(1)
         result["engines"][engine] = {
             "agreement": rp.ratio(agree, bool), "bench_correct": rp.ratio(bench_ok, bool),
             "parse_correct": rp.ratio(parse_ok, bool)}

@@ -7,6 +7,7 @@ Everything here is numpy on float64 arrays at :data:`RATE_HZ`; every generator t
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -213,7 +214,7 @@ def band_slope_db_per_octave(x: FloatArray, lo_hz: float = 100.0, hi_hz: float =
     edges = lo_hz * 2 ** (np.arange(0, math.log2(hi_hz / lo_hz) + 1e-9, 1 / 6))
     xs: list[float] = []
     ys: list[float] = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
+    for a, b in itertools.pairwise(edges):
         band = sel & (f >= a) & (f < b)
         if band.any():
             xs.append(math.log2(math.sqrt(a * b)))

@@ -62,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     synth_s: float | None
     try:
-        from ..tts import synthesise
         from ..settings import Settings
+        from ..tts import synthesise
 
         synthesise(first_cue, rate_wpm=Settings().speech_rate_wpm)
         synth_s = time.perf_counter() - t

@@ -12,12 +12,13 @@ import platform
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .corpus import CONDITIONS
 from .noise import NOISE_TYPES
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 OOD_KINDS = ("unrelated", "nonspeech", "coach")
 PI4_SLOWDOWN = 3.0
@@ -26,7 +27,7 @@ PI4_SLOWDOWN = 3.0
 a modern server core at roughly 2.5 to 4 times a Pi 4 core; 3 is the middle of that range."""
 
 
-def ratio(rows: Iterable[Row], hit: Callable[[Row], bool]) -> dict[str, Any]:
+def ratio(rows: Iterable[T], hit: Callable[[T], bool]) -> dict[str, Any]:
     """``{"n": rows, "k": hits, "rate": k/n or None}``."""
     rs = list(rows)
     k = sum(1 for r in rs if hit(r))
@@ -136,18 +137,18 @@ def compute_metrics(rows: list[Row]) -> dict[str, dict[str, Any]]:
 # ---------------------------------------------------------------------------------- writing
 def _pct(x: dict[str, Any] | None) -> str:
     if not x or x.get("rate") is None:
-        return "–"
+        return "n/a"
     return f"{100 * x['rate']:.1f}% ({x['k']}/{x['n']})"
 
 
 def _pct_short(x: dict[str, Any] | None) -> str:
     if not x or x.get("rate") is None:
-        return "–"
+        return "n/a"
     return f"{100 * x['rate']:.0f}%"
 
 
 def _s(x: float | None, unit: str = " s", nd: int = 2) -> str:
-    return "–" if x is None else f"{x:.{nd}f}{unit}"
+    return "n/a" if x is None else f"{x:.{nd}f}{unit}"
 
 
 def write_rows(rows: list[Row], path: Path) -> None:
@@ -275,9 +276,11 @@ def render_markdown(results: dict[str, Any]) -> str:
 
     row("command acceptance, clean", lambda m, e: _pct(
         m["command_acceptance"]["by_condition"]["clean"]))
+    def by_cond(c: str) -> Callable[[dict[str, Any], str], str]:
+        return lambda m, e: _pct(m["command_acceptance"]["by_condition"][c])
+
     for c in CONDITIONS[1:]:
-        row(f"command acceptance, {c} dB SNR", lambda m, e, c=c: _pct(
-            m["command_acceptance"]["by_condition"][c]))
+        row(f"command acceptance, {c} dB SNR", by_cond(c))
     row("command acceptance, all", lambda m, e: _pct(m["command_acceptance"]["overall"]))
     row("red-flag recall (all conditions)", lambda m, e: _pct(m["red_flag"]["recall"]))
     row("red-flag recall, clean", lambda m, e: _pct(
@@ -447,8 +450,9 @@ def pi_estimate(metrics: dict[str, dict[str, Any]], probes: dict[str, dict[str, 
         "slowdown": k,
         "assumption": f"Assumption: one Raspberry Pi 4 core (Cortex-A72, 1.5-1.8 GHz) is "
                       f"{k:g}x slower than one core of the machine above, for this "
-                      "single-threaded decoding; CPU-time figures measured here (real-time factor from CPU "
-                      "time, CPU seconds per minute, start-up) are multiplied by that. "
+                      "single-threaded decoding; CPU-time figures measured here (real-time "
+                      "factor from CPU time, CPU seconds per minute, start-up) are multiplied "
+                      "by that. "
                       "Memory does not scale with speed and is taken as measured (64-bit OS).",
         "engines": engines,
         "verdict": " ".join(verdicts),

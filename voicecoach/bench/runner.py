@@ -106,8 +106,41 @@ def _init_worker(cfg: RunConfig) -> None:
         for p in PHASES:  # build every phase grammar now, not during the first timed clip
             rec.set_phase(p)
         rec.reset()
-        recs[engine] = rec
+        recs[engine] = (rec, _snapshot(rec))
     _STATE.update(cfg=cfg, recs=recs, parser=default_parser())
+
+
+def _decoder(rec: Any) -> Any:
+    """The PocketSphinx decoder inside ``rec`` (possibly behind a noise filter), or None."""
+    for obj in (rec, getattr(rec, "inner", None)):
+        dec = getattr(obj, "decoder", None)
+        if dec is not None and hasattr(dec, "get_cmn") and hasattr(dec, "set_cmn"):
+            return dec
+    return None
+
+
+def _snapshot(rec: Any) -> str | None:
+    """PocketSphinx adapts its cepstral mean (CMN) and front-end noise estimate from utterance
+    to utterance, so a clip's
+    result would depend on the clips decoded before it; the bench restores the fresh-decoder
+    CMN before each clip so every clip is heard as by a newly started recogniser (which is
+    what one ``voicecoach parse --wav`` call per file does)."""
+    dec = _decoder(rec)
+    if dec is None:
+        return None
+    try:
+        return str(dec.get_cmn(False))
+    except Exception:  # pragma: no cover - other pocketsphinx versions
+        return None
+
+
+def fresh(rec: Any, cmn: str | None) -> None:
+    """Reset ``rec`` for a new clip, restoring its initial CMN (see :func:`_snapshot`)."""
+    rec.reset()
+    dec = _decoder(rec)
+    if dec is not None and cmn is not None:
+        dec.reinit_feat()  # the front end's noise estimate adapts too
+        dec.set_cmn(cmn)
 
 
 def _process_clip(spec: ClipSpec) -> list[dict[str, Any]]:
@@ -125,7 +158,8 @@ def _process_clip(spec: ClipSpec) -> list[dict[str, Any]]:
         wav = str(d / f"{spec.clip_id}.wav")
         write_wav_16k(wav, rendered.pcm)
     rows = []
-    for engine, rec in _STATE["recs"].items():
+    for engine, (rec, cmn) in _STATE["recs"].items():
+        fresh(rec, cmn)
         row = run_clip(rec, _STATE["parser"], spec, rendered, cfg.chunk_ms)
         rows.append({**row, "engine": engine, "wav": wav})
     return rows
