@@ -1,0 +1,70 @@
+"""The coach's own voice coming back through the microphone must never become a command."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from voicecoach.cues import CueBook
+from voicecoach.intents import ParseResult
+from voicecoach.loop import EchoGate
+
+PHASE_CUES = {
+    "screen": "screen.", "setup": "setup.", "pull": "pull.", "hold": "hold.",
+    "switch_side": "switch_side.", "stabilise": "stabilise.", "paused": "any.",
+    "finished": "finished.",
+}
+FILL = {"side": "left", "other_side": "right", "seconds": "thirty", "score": "five",
+        "start_score": "five", "end_score": "three", "rep": "three", "reps": "six",
+        "options": "yes or no", "minutes": "five", "variation": "both knees"}
+
+
+def _lines_for(phase: str, per_phase: int = 2) -> list[str]:
+    """The longest wordings spoken in ``phase`` (long lines hold the most command-like words)."""
+    book = CueBook.load()
+    lines = []
+    for cue in book.ids():
+        if cue.startswith(PHASE_CUES[phase]):
+            lines += [v.format(**FILL) for v in book.variants(cue)]
+    return sorted(lines, key=len, reverse=True)[:per_phase]
+
+
+@pytest.mark.audio
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", list(PHASE_CUES))
+def test_recorded_cues_fed_back_trigger_nothing(phase: str) -> None:
+    import soxr
+
+    from voicecoach.asr import create_recogniser, parse_recognitions, recognise_pcm
+    from voicecoach.tts import synthesise
+
+    rec = create_recogniser("pocketsphinx", None, phase, "none")
+    for line in _lines_for(phase):
+        s = synthesise(line, 150.0)  # the coach's own voice, as it would be played
+        pcm = soxr.resample(s.pcm.astype(np.float32) / 32768.0, s.sample_rate_hz, 16000)
+        audio = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes()
+        rec.reset()
+        result = parse_recognitions(recognise_pcm(rec, audio), phase)
+        assert result["intent"] is None, (phase, line, result)
+
+
+def test_echo_gate_lets_only_the_user_cut_in() -> None:
+    gate = EchoGate()
+    said = "Hold this for thirty seconds. Say stop if it hurts."
+    assert gate.accept(ParseResult("longer", "longer", {}, 1.0))  # the coach is quiet
+    gate.speaking(said)
+    assert gate.coach_audible()
+    # While it talks: anything but red flag / stop / pause waits for the user to repeat it.
+    assert not gate.accept(ParseResult("longer", "longer", {}, 1.0))
+    # A barge-in word that is just part of the coach's line is its echo ...
+    assert not gate.accept(ParseResult("stop", "stop", {}, 1.0))
+    # ... words the coach is not saying are the user.
+    assert gate.accept(ParseResult("my leg is numb", "red_flag", {}, 1.0))
+    assert gate.accept(ParseResult("pause please", "pause", {}, 1.0))
+    gate.silent()
+    assert gate.coach_audible()  # the tail of its voice is still in the room
+    time.sleep(0.65)
+    assert not gate.coach_audible()
+    assert gate.accept(ParseResult("longer", "longer", {}, 1.0))
