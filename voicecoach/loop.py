@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 #: After the coach stops talking, its voice may still be in the room (and in the mic buffer).
 ECHO_TAIL_SECONDS = 0.6
 #: Partial results that may act before the sentence is finished.
-PARTIAL_INTENTS = ("red_flag", "pause")
+PARTIAL_INTENTS = ("red_flag",)
 
 
 @dataclass
@@ -175,7 +175,6 @@ def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> i
     parser = default_parser()
     recogniser = asr.create_recogniser(settings.engine, settings.model_dir, "screen",
                                        settings.noise_filter)
-    show(f"voicecoach: listening with {recogniser.name}; Ctrl-C to quit.")
     gate = EchoGate()
     tts = Speaker(output_device=_device(settings.output_device), rate_wpm=settings.speech_rate_wpm,
                   volume=settings.volume)
@@ -197,6 +196,7 @@ def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> i
     listener: Listener | None = None
     try:
         mic.start()
+        show(f"voicecoach: listening with {recogniser.name}; Ctrl-C to quit.")
         listener = Listener(mic, recogniser, parser, session, gate, show)
         listener.start()
         reason = session.run()
