@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from voicecoach.cues import CueBook
-from voicecoach.intents import IntentParser, default_parser, normalize
+from voicecoach.intents import IntentParser, default_parser, normalize, rewrite_scores
 from voicecoach.protocol import PHASE_INTENTS, PHASES, phase_intents
 
 DATA = Path(__file__).parent / "data"
@@ -29,7 +29,8 @@ def _load(name: str) -> dict[str, Any]:
 
 _SET = _load("intents.yaml")
 #: Held-out sets, written after the parser was frozen (see each file's header for its history).
-_HELDOUT_FILES = ("intents_heldout.yaml", "intents_heldout2.yaml", "intents_heldout3.yaml")
+_HELDOUT_FILES = ("intents_heldout.yaml", "intents_heldout2.yaml", "intents_heldout3.yaml",
+                  "intents_heldout4.yaml")
 
 
 def _cases(data: dict[str, Any]) -> list[tuple[str, tuple[str, ...], Any, dict[str, Any]]]:
@@ -178,6 +179,45 @@ def test_normalize() -> None:
     assert normalize("Um, okay so... I'M ready!") == "i'm ready"
     assert normalize("uh-huh") == "yes"
     assert normalize("I'm gonna stop") == "i'm going to stop"
+
+
+def test_normalize_spoken_forms() -> None:
+    assert normalize("6/10") == "6 out of ten"
+    assert normalize("wait wait wait") == "wait"
+    assert normalize("gimme a sec") == "give me a sec"
+    assert normalize("I want finish") == "i want to finish"
+
+
+def test_pain_score_number_rule() -> None:
+    """A range or two numbers -> the higher one; a half rounds up; "and a bit" rounds down."""
+    assert rewrite_scores("between five and six") == "six"
+    assert rewrite_scores("5 or 6") == "six"
+    assert rewrite_scores("three and a half") == "four"
+    assert rewrite_scores("four and a bit") == "four"
+    assert rewrite_scores("one or two more seconds") == "two more seconds"
+    assert rewrite_scores("two and eight") == "two and eight"  # not a range: left alone
+
+
+def test_speech_for_someone_else(parser: IntentParser) -> None:
+    for ph in PHASES:
+        for text in ("Alexa, stop", "OK Google, what time is it", "hey Siri, pause the music",
+                     "hello? yes, speaking", "the dog has gone to sleep"):
+            assert parser.parse(text, ph).intent is None, (text, ph)
+        # a symptom is never ignored, whoever it is addressed to
+        assert parser.parse("Alexa, my leg is numb", ph).intent == "red_flag"
+
+
+def test_lone_hesitation_question_asks_to_repeat(parser: IntentParser) -> None:
+    assert parser.parse("eh?", "pull").intent == "repeat"
+    assert parser.parse("eh", "pull").intent is None
+    assert parser.parse("um", "hold").intent is None
+
+
+def test_leading_right_is_a_side_only_when_nothing_else_is_said(parser: IntentParser) -> None:
+    assert parser.parse("right, I'm on the mat", "setup").intent == "yes"
+    assert parser.parse("right, I'm done", "hold").intent == "done"
+    assert parser.parse("right, definitely", "hold").slots == {"side": "right"}
+    assert parser.parse("right", "hold").slots == {"side": "right"}
 
 
 # --------------------------------------------------------------------------------- latency

@@ -3,7 +3,8 @@
 Matching runs in steps, safest first:
 
 1. **Normalisation.** Lower case, punctuation off, "uh huh"/"mm hmm" -> yes, contractions and
-   spellings unified ("gonna", "till", "ok"), hesitations and framing words dropped.
+   spellings unified ("gonna", "till", "ok", "gimme", "6/10"), hesitations, framing words and
+   repeated words ("wait wait") dropped, non-native "I want finish" -> "I want to finish".
 2. **Red-flag screen.** Nerve-type words (numb, tingling, pins and needles, shooting, zing, pain
    *down the leg*, a leg gone dead or weak, ...) make a ``red_flag`` unless they are negated
    ("no tingling"), or asked about in the second person ("down your leg"). This catches
@@ -11,8 +12,11 @@ Matching runs in steps, safest first:
    must not make.
 3. **Self-echo rejection.** Text that is mostly one of the coach's own lines (the microphone
    hearing the speaker) is no intent, unless it is a short whole user command or a symptom.
+   Speech for a smart speaker ("Alexa, ...", "OK Google, ...") is then no intent.
 4. **Templates.** hassil matches the normalised text against the templates of the intents the
-   phase accepts; the most literal match wins.
+   phase accepts; the most literal match wins. Where a pain score is accepted, ranges and
+   halves become one number first (``rewrite_scores``: "between five and six" and "five or
+   six" -> six, the higher, as the cautious reading; "three and a half" -> four).
 5. **Lenient fallbacks** (only when no template matches the whole text): framing words stripped
    at either end ("okay", "can we", "I think", "please"), clauses taken one at a time, a leading
    yes/no with an on-topic remainder, a negated symptom as "no", and keyword spotting where
@@ -44,7 +48,8 @@ _HESITATIONS = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "ah", 
 _LEADING_MARKERS = (
     "okay so", "alright so", "all right so", "right so", "so", "well", "hey coach",
     "hey", "coach", "listen", "look", "and", "oh", "ooh", "sorry", "excuse me", "pardon me",
-    "actually", "erm", "oops", "ah",
+    "actually", "erm", "oops", "ah", "gosh", "oh gosh", "goodness", "oh dear", "blimey",
+    "crikey", "golly", "gee", "jeez", "righto", "right then", "okay then",
 )
 _TRAILING_POLITE = ("please", "thanks", "thank you", "coach", "for me", "now please")
 
@@ -84,7 +89,14 @@ _CONTRACTIONS = (
     (re.compile(r"\bcant\b"), "can't"), (re.compile(r"\bive\b"), "i've"),
     (re.compile(r"\bdidnt\b"), "didn't"), (re.compile(r"\bwhats\b"), "what's"),
     (re.compile(r"\bok\b"), "okay"), (re.compile(r"\b(till|til|'til|untill)\b"), "until"),
-    (re.compile(r"\bcos\b|\bcause\b"), "because"),
+    (re.compile(r"\bcos\b|\bcause\b"), "because"), (re.compile(r"\bgimme\b"), "give me"),
+    (re.compile(r"\blemme\b"), "let me"), (re.compile(r"\bhows\b"), "how's"),
+    (re.compile(r"\bdunno\b"), "don't know"), (re.compile(r"\bkinda\b"), "kind of"),
+    (re.compile(r"\bsorta\b"), "sort of"), (re.compile(r"\bdisk\b"), "disc"),
+    # non-native "I want finish" -> "I want to finish"
+    (re.compile(r"\b(want|need|would like|'d like)\s+(stop|finish|end|quit|pause|rest|continue|"
+                r"resume|start|begin|skip|go|hold|do|repeat|release|let|change|switch|swap|try|"
+                r"stay|keep|take|have)\b"), r"\1 to \2"),
 )
 
 
@@ -92,11 +104,14 @@ def normalize(text: str) -> str:
     """Lower-case, plain words: punctuation, hesitations and framing words removed."""
     t = re.sub("[\u2018\u2019`]", "'", text.lower())
     t = _YES_NOISES.sub(" yes ", t)
+    t = re.sub(r"\b(\d+)\s*/\s*10\b", r" \1 out of ten ", t)  # "6/10"
     t = re.sub(r"[^a-z0-9' ]+", " ", t)
     t = re.sub(r"\s+'|'\s+|^'|'$", " ", t)  # stray quotes
     for rx, repl in _CONTRACTIONS:
         t = rx.sub(repl, t)
     words = [w for w in t.split() if w not in _HESITATIONS]
+    # repeated words ("wait wait", "stop stop stop") said once
+    words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
     t = " ".join(words)
     changed = True
     while changed and t:
@@ -119,7 +134,11 @@ _RF_STRONG = re.compile(
     r"(feels?|felt|feeling|like|it's|is|was|an|bit|all|kind of|sort of|quite|very|really|gone) "
     r"electric\w*|electricity|"
     r"shooting|shoots|shot down|stabbing|searing|nerve pain|pinched nerve|"
-    r"can'?t feel my|cannot feel my|can not feel my)\b"
+    r"(like|of) (\w+ )?needles|needles (in|down|into|through|all over|on)|"
+    r"(can'?t|cannot|can not|couldn'?t) (really |quite |properly |fully |even )?feel (my|me)|"
+    r"((have|has|got|there's|there is|i've|i'm getting) no|lost|losing|lose) (the |all |any )?"
+    r"(feeling|sensation) (in|down|into) (my|me|the|both|one) "
+    r"(\w+ )?(leg|legs|foot|feet|toes|toe|calf|thigh|shin|ankle|heel))\b"
 )
 _RF_SHARP = re.compile(r"\bsharp\b")
 _SIDE = r"(?:(?:left|right|other|bad|good|whole)\s+)?"
@@ -144,13 +163,14 @@ _RF_LEG_STATE = re.compile(
     r"\b(my|the|both|one)\s+" + _SIDE + _LEG
     + r"(\s+(is|are|feels|feel|felt|went|has|have|is going|are going|got|just went|keeps|"
     r"is getting|seems)|'s|s)\s+(\w+\s+){0,2}"
-    r"(numb|tingly|dead|weak|asleep|funny|floppy|heavy and numb|useless|wobbly|giving way|"
-    r"give way|buckl\w*|prickly|fizzy|fizzing|buzzing|on fire|burning|zingy|electric)\b"
+    r"(?P<state>numb|tingly|dead|weak|asleep|funny|floppy|heavy and numb|useless|wobbly|giving way|"
+    r"give way|buckl\w*|prickly|fizzy|fizzing|buzzing|on fire|burning|zingy|electric|fuzzy|"
+    r"furry|weird|strange|odd|cold and numb|sleep)\b"
 )
 _RF_LEG_HURTS = re.compile(
     r"\b(my|the|both|one)\s+" + _SIDE + _LEG_DISTAL
     + r"(\s+(is|are|feels|feel|has been|keeps))?('s)?\s+(\w+\s+)?"
-    r"(hurts|hurting|aching|aches|painful|killing me|throbbing|burning|burns|sore)\b"
+    r"(?P<state>hurts|hurting|aching|aches|painful|killing me|throbbing|burning|burns|sore)\b"
 )
 _RF_LEG_NOUN = re.compile(
     r"\b(pain|ache|burning|hurt|throbbing)\s+(in|down|into)\s+(my|the|both|one)\s+" + _SIDE
@@ -190,8 +210,11 @@ def red_flag_assessment(norm: str) -> RedFlagAssessment:
     if not norm or _SECOND_PERSON.search(norm):
         return RedFlagAssessment(False, False)
     hits: list[int] = []
-    for rx in (_RF_STRONG, _RF_LEG_STATE, _RF_LEG_HURTS, _RF_LEG_NOUN, _RF_SHARP):
+    for rx in (_RF_STRONG, _RF_LEG_NOUN, _RF_SHARP):
         hits += [m.start() for m in rx.finditer(norm)]
+    for rx in (_RF_LEG_STATE, _RF_LEG_HURTS):
+        # negation is checked right before the symptom word: "my leg is not numb"
+        hits += [m.start("state") for m in rx.finditer(norm)]
     for m in _RF_DOWN_LEG.finditer(norm):
         # "down my leg" counts when something hurts/travels there: a pain word before it
         if m.group("poss"):
@@ -285,6 +308,8 @@ class IntentParser:
         allowed = set(phase_intents(phase))
         norm = normalize(text)
         if not norm:
+            if "repeat" in allowed and _HUH.fullmatch(text.lower()):
+                return ParseResult(text, "repeat", {}, 0.6)
             return ParseResult(text, None)
         flag = red_flag_assessment(norm)
         best = self._match(norm, allowed)
@@ -300,6 +325,9 @@ class IntentParser:
             return ParseResult(text, None)
         if (best is not None and best.intent == "red_flag") or flag.asserted:
             return ParseResult(text, "red_flag", {}, 1.0 if best is not None else 0.9, True)
+        if _WAKE_WORDS.search(norm):
+            log.debug("speech for a smart speaker ignored: %r", text)
+            return ParseResult(text, None)
         if best is not None:
             return best.with_text(text)
         found = self._lenient(text, norm, allowed, flag)
@@ -364,19 +392,27 @@ class IntentParser:
         if len(clauses) < 2:
             return None
         found: list[_Match] = []
-        for c in clauses:
+        weak: list[_Match] = []  # yes/no, and a leading bare "right," (a discourse marker)
+        for i, c in enumerate(clauses):
             if _NEGATED_CLAUSE.match(c):
                 continue  # "don't skip it": not a request to skip
+            if c in _AFFIRMATIONS and len(clauses) > 1:
+                continue  # "right, definitely": the affirmation only stresses another clause
             m = self._match(c, allowed) or self._stripped(c, allowed) or self._keywords(c, allowed)
             if m is not None:
                 found.append(m)
+                if m.intent in ("yes", "no") or (i == 0 and c == "right"):
+                    weak.append(m)
         if not found:
             return None
-        strong = [m for m in found if m.intent not in ("yes", "no")]
+        strong = [m for m in found if not any(m is w for w in weak)]
         if not strong and any(_ELSEWHERE.search(c) for c in clauses):
             return None  # "no love, it's in the kitchen": an answer to someone else
-        strong = strong or found
-        return strong[-1]
+        if strong:
+            return strong[-1]
+        # only weak answers: "right, I'm on the mat" is a yes, "right, definitely" the right side
+        plain = [m for m in found if m.intent != "choose_side"]
+        return (plain or found)[-1]
 
     def _keywords(self, norm: str, allowed: set[str]) -> _Match | None:
         """Exactly one keyword intent, every other word harmless (fillers, hedges, context)."""
@@ -386,6 +422,8 @@ class IntentParser:
         for intent, slots, rx, ctx in _KEYWORDS:
             if intent not in allowed:
                 continue
+            if intent == "pain_score" and _score_in(norm) is None:
+                continue  # no number, or only "one" as in "the tailbone one"
             new_t, n = rx.subn(" ", t)
             if n:
                 hits[(intent, tuple(sorted(slots.items())))] = None
@@ -406,6 +444,8 @@ class IntentParser:
         return _Match(intent, slots, False, 0, 0.6)
 
     def _match(self, norm: str, allowed: set[str]) -> _Match | None:
+        if "pain_score" in allowed:
+            norm = rewrite_scores(norm)
         results: list[RecognizeResult] = []
         try:
             results = list(recognize_all(norm, self.intents, language="en"))
@@ -445,7 +485,10 @@ class _Match:
     confidence: float = 1.0
 
     def rank(self) -> tuple[int, int, int]:
-        return (int(self.intent == "red_flag"), self.literal_chars, int(self.intent in ALWAYS_ON))
+        # Always-on intents win ties, except "resume": "keep going" while holding asks for a
+        # longer hold, and resume only means something while paused (where "longer" is not heard).
+        on = -1 if self.intent == "resume" else int(self.intent in ALWAYS_ON)
+        return (int(self.intent == "red_flag"), self.literal_chars, on)
 
     def with_text(self, text: str) -> ParseResult:
         return ParseResult(text, self.intent, self.slots, self.confidence, self.explicit)
@@ -461,11 +504,18 @@ _YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "yah", "aye", "sure", "okay
 _NO_WORDS = frozenset({"no", "nope", "nah", "nay"})
 #: Words that show a remainder is talk to someone else, not an answer to the coach.
 _ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|later|mum|dad|"
-                        r"love|darling|honey|babe)\b")
+                        r"love|darling|honey|babe|hello|speaking|who's calling|ring you|"
+                        r"call you)\b")
+#: Speech addressed to a smart speaker or phone assistant, not to the coach.
+_WAKE_WORDS = re.compile(r"\b(alexa|siri|cortana|bixby|(hey|okay|hi) google)\b")
+#: A lone hesitation asked as a question ("eh?", "hmm?"): the user did not catch the line.
+_HUH = re.compile(r"\s*(eh|hmm+|hm|er|erm|uh)\s*\?+\s*")
 #: Words that keep a longer yes/no answer on topic ("yeah, they said it was a herniated disc").
 _ON_TOPIC = re.compile(r"\b(disc|discs|back|spine|leg|legs|pain|doctor|physio|gp|scan|mri|"
                        r"problem|problems|floor|ready|told|said|diagnosed|bulge|bulging)\b")
 _CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\s-\s|\bbut\b|\band\b|\bthen\b")
+_AFFIRMATIONS = frozenset({"definitely", "absolutely", "certainly", "for sure", "surely",
+                           "of course", "really", "honestly", "i think", "i reckon"})
 _NEGATED_CLAUSE = re.compile(r"^(don't|do not|not|never|no need to|dont)\b")
 _OUT_OF_TEN = re.compile(r"\b(out of|outta|over|on|from) (ten|10)\b|\bon the scale\b")
 
@@ -478,7 +528,11 @@ _STRIP_LEAD = ("okay", "alright", "all right", "right", "yeah", "yes", "yep", "s
                "can i", "could we", "could i", "could you", "can you", "would you", "will you",
                "i want to", "i'd like to", "i would like to", "i'd rather", "i need to",
                "let me", "let's", "i think", "i guess", "i reckon", "i'd say", "erm",
-               "excuse me", "sorry but", "hey coach", "okay coach", "do you mind if i")
+               "excuse me", "sorry but", "hey coach", "okay coach", "do you mind if i",
+               "shall we", "should we", "shall i", "should i", "may i", "may we", "kindly",
+               "would you kindly", "would you please", "could you please", "i'll", "i will",
+               "i'm going to", "i think i'll", "we", "whenever you're ready", "when you're ready",
+               "cheers", "go on then", "go on")
 _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon", "i suppose",
                "maybe", "then", "now", "really", "actually", "definitely", "probably", "though",
                "i'd say", "for me", "this time", "for now", "mate", "love", "coach", "okay",
@@ -487,7 +541,13 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "i believe", "to be honest", "there", "here", "yeah", "then please", "first",
                "in the session", "in this session", "in total", "altogether", "for me please",
                "again please", "if you can", "would you", "could you", "can you", "for today",
-               "at once", "instead", "for a second", "for a moment", "on this one", "on this side")
+               "at once", "instead", "for a second", "for a moment", "on this one", "on this side",
+               "indeed", "i'm afraid", "unfortunately", "sadly", "a touch", "a tad", "a bit",
+               "a little", "for me today", "if you would", "if you please", "for us")
+
+
+#: A trailing reason ("because of my disc", "since my back's bad"): dropped as a framing variant.
+_REASON = re.compile(r"\s(because|since|as my|as i|as it's|so that)\b")
 
 
 def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
@@ -501,6 +561,9 @@ def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
     for _ in range(3):
         nxt: list[str] = []
         for t in frontier:
+            reason = _REASON.search(t)
+            if reason and reason.start() > 0:
+                nxt.append(t[: reason.start()])  # "the tailbone one because of my disc"
             for w in _STRIP_LEAD:
                 if t.startswith(w + " ") and not (keep_sides and w == "right"):
                     nxt.append(t[len(w) + 1:])
@@ -537,14 +600,65 @@ _NUM_VALUE.update({"nought": 0, "nil": 0, "none": 0})
 _NUM_VALUE.update({str(i): i for i in range(11)})
 
 
+#: "one" as a pronoun, not a number: "this one", "the tailbone one", "one knee", "one more".
+_ONE_BEFORE = _word_set(
+    "this that the next other last which each every no any tailbone normal regular usual basic "
+    "gentle gentler safer easy easier hard harder first second left right same good bad one "
+    "double single egg")
+_ONE_AFTER = _word_set("knee knees leg legs side sides at more of thing bit step moment sec second "
+                       "minute")
+
+
+def _number_values(t: str) -> list[int]:
+    """The 0..10 numbers in normalised text, "one" used as a pronoun left out."""
+    out = []
+    words = t.split()
+    for i, w in enumerate(words):
+        if w not in _NUM_VALUE:
+            continue
+        if w == "one" and ((i > 0 and words[i - 1] in _ONE_BEFORE)
+                           or (i + 1 < len(words) and words[i + 1] in _ONE_AFTER)):
+            continue
+        out.append(_NUM_VALUE[w])
+    return out
+
+
 def _score_in(norm: str) -> int | None:
-    """The single 0..10 number in the text ("out of ten" ignored); None if none or several."""
-    t = _OUT_OF_TEN.sub(" ", norm)
-    nums = [m.group(0) for m in re.finditer(r"\b" + _NUM + r"\b", t)]
-    nums = [n for n in nums if not (n == "one" and re.search(r"\b(this|that|the|a|next|"
-                                                               r"other|last) one\b", t))]
-    values = {_NUM_VALUE[n] for n in nums}
+    """The single 0..10 number in the text ("out of ten" ignored); None if none or several.
+
+    Ranges and halves are resolved first (see ``rewrite_scores``).
+    """
+    t = _OUT_OF_TEN.sub(" ", rewrite_scores(norm))
+    values = set(_number_values(t))
     return values.pop() if len(values) == 1 else None
+
+
+_HALF = re.compile(r"\b" + _NUM + r" (and a half|point five|and a bit|and a little bit)\b")
+_RANGE = re.compile(r"\b(?:(?:between|from|somewhere between) )?(?:a |an )?" + _NUM
+                    + r" (?:(?P<conn>or|to|and|or maybe|maybe|or even|or a|to a|and a|or an) )?"
+                    r"(?:a |an )?" + _NUM + r"\b")
+
+
+def rewrite_scores(norm: str) -> str:
+    """Pain scores said as a range or with a half, as one whole number (the documented rule).
+
+    A range or two numbers offered together ("between five and six", "five or six", "five,
+    six") -> the higher one: the cautious reading of a pain score. A half ("three and a half",
+    "three point five") rounds up; "and a bit" rounds down. Out-of-range numbers are left alone.
+    """
+    def half(m: re.Match[str]) -> str:
+        n = _NUM_VALUE[m.group(1)]
+        n = n if "bit" in m.group(2) else n + 1
+        return _NUM_WORDS[n] if n <= 10 else m.group(0)
+
+    def rng(m: re.Match[str]) -> str:
+        a, b = _NUM_VALUE[m.group(1)], _NUM_VALUE[m.group(3)]
+        if a == b or abs(a - b) > 3 or (m.group("conn") is None and abs(a - b) > 1):
+            return m.group(0)
+        return _NUM_WORDS[max(a, b)]
+
+    t = _HALF.sub(half, norm)
+    return _RANGE.sub(rng, t)
 
 
 def _kw(intent: str, slots: dict[str, Any], pattern: str,
@@ -569,11 +683,15 @@ _KEYWORDS = (
     _kw("variation", {"variation": "double_knee"},
         r"both (my |of my |the )?knees|both (my |of my |the )?legs|double knee|two knees",
         "do try pull bring hug in up together version variation want to instead let's at once "
-        "rather time this with"),
+        "rather time this with same switch back change"),
+    _kw("variation", {"variation": "single_knee"},
+        r"one (knee|leg) at a time|single (knee|leg)|one knee|one leg",
+        "do try go back to switch change version variation want instead let's rather time a at "
+        "the just with again"),
     _kw("variation", {"variation": "tailbone_heavy"},
         r"tailbone|tail bone|tailbone heavy|tail bone heavy",
         "heavy down on floor the keep version variation one want to do try instead let's with "
-        "pinned rather"),
+        "pinned rather switch back change"),
     _kw("choose_side", {"side": "left"}, r"left|left hand", _SIDE_CONTEXT),
     _kw("choose_side", {"side": "right"}, r"right hand|right", _SIDE_CONTEXT),
     _kw("no", {}, r"neither|neither side|no difference|same|even|equal",
