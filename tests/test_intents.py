@@ -30,7 +30,7 @@ def _load(name: str) -> dict[str, Any]:
 _SET = _load("intents.yaml")
 #: Held-out sets, written after the parser was frozen (see each file's header for its history).
 _HELDOUT_FILES = ("intents_heldout.yaml", "intents_heldout2.yaml", "intents_heldout3.yaml",
-                  "intents_heldout4.yaml")
+                  "intents_heldout4.yaml", "intents_heldout5.yaml")
 
 
 def _cases(data: dict[str, Any]) -> list[tuple[str, tuple[str, ...], Any, dict[str, Any]]]:
@@ -205,6 +205,13 @@ def test_speech_for_someone_else(parser: IntentParser) -> None:
             assert parser.parse(text, ph).intent is None, (text, ph)
         # a symptom is never ignored, whoever it is addressed to
         assert parser.parse("Alexa, my leg is numb", ph).intent == "red_flag"
+
+
+def test_a_promise_to_someone_else_is_not_an_answer(parser: IntentParser) -> None:
+    assert parser.parse("yes, I'll take the parcel", "paused").intent is None
+    assert parser.parse("yeah I'll get the door", "screen").intent is None
+    assert parser.parse("okay I'll lie down", "setup").intent == "yes"
+    assert parser.parse("yeah I will", "screen").intent == "yes"
 
 
 def test_lone_hesitation_question_asks_to_repeat(parser: IntentParser) -> None:

@@ -370,7 +370,7 @@ class IntentParser:
         limit = 12 if _ON_TOPIC.search(rest) else 7
         if not (1 < len(words) <= limit and words[0] in _YES_WORDS | _NO_WORDS):
             return None
-        if _ELSEWHERE.search(rest):  # "yeah I'll be there in five minutes": someone else
+        if _elsewhere(rest):  # "yeah I'll be there in five minutes": someone else
             return None
         if self._match(rest, allowed) is not None or self._keywords(rest, allowed) is not None:
             return None
@@ -406,7 +406,7 @@ class IntentParser:
         if not found:
             return None
         strong = [m for m in found if not any(m is w for w in weak)]
-        if not strong and any(_ELSEWHERE.search(c) for c in clauses):
+        if not strong and any(_elsewhere(c) for c in clauses):
             return None  # "no love, it's in the kitchen": an answer to someone else
         if strong:
             return strong[-1]
@@ -511,6 +511,19 @@ _WAKE_WORDS = re.compile(r"\b(alexa|siri|cortana|bixby|(hey|okay|hi) google)\b")
 #: A lone hesitation asked as a question ("eh?", "hmm?"): the user did not catch the line.
 _HUH = re.compile(r"\s*(eh|hmm+|hm|er|erm|uh)\s*\?+\s*")
 #: Words that keep a longer yes/no answer on topic ("yeah, they said it was a herniated disc").
+#: A promise ("I'll take the parcel"): said to someone else unless it is about the stretch.
+_PROMISE = re.compile(r"\b(i'll|i will) \w+")
+_EXERCISE = re.compile(r"\b(lie|lying|floor|mat|knee|knees|stretch|breathe|breathing|hold|try|"
+                       r"side|left|right|tailbone|start|go|ready|do it|do that|relax)\b")
+
+
+def _elsewhere(text: str) -> bool:
+    """Does this (remainder of an) answer show the user is talking to someone else?"""
+    if _ELSEWHERE.search(text):
+        return True
+    return bool(_PROMISE.search(text)) and not (_ON_TOPIC.search(text) or _EXERCISE.search(text))
+
+
 _ON_TOPIC = re.compile(r"\b(disc|discs|back|spine|leg|legs|pain|doctor|physio|gp|scan|mri|"
                        r"problem|problems|floor|ready|told|said|diagnosed|bulge|bulging)\b")
 _CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\s-\s|\bbut\b|\band\b|\bthen\b")
@@ -543,7 +556,8 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "again please", "if you can", "would you", "could you", "can you", "for today",
                "at once", "instead", "for a second", "for a moment", "on this one", "on this side",
                "indeed", "i'm afraid", "unfortunately", "sadly", "a touch", "a tad", "a bit",
-               "a little", "for me today", "if you would", "if you please", "for us")
+               "a little", "for me today", "if you would", "if you please", "for us",
+               "whatsoever", "at all")
 
 
 #: A trailing reason ("because of my disc", "since my back's bad"): dropped as a framing variant.
@@ -681,7 +695,8 @@ _KEYWORDS = (
         "honestly comfortable stiff stiffer go with put mark down as so more less going gone "
         "went dropped come came back's"),
     _kw("variation", {"variation": "double_knee"},
-        r"both (my |of my |the )?knees|both (my |of my |the )?legs|double knee|two knees",
+        r"both (my |of my |the )?knees|both (my |of my |the )?legs|double knee|two knees|"
+        r"both (of them )?(together|at once|at the same time)",
         "do try pull bring hug in up together version variation want to instead let's at once "
         "rather time this with same switch back change"),
     _kw("variation", {"variation": "single_knee"},
