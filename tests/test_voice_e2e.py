@@ -18,7 +18,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from audio_helpers import synth, write_wav
 from pulse_fixtures import MonitorRecorder, PulseDevices
