@@ -12,7 +12,15 @@ import pytest
 from voicecoach.clock import VirtualClock
 from voicecoach.coach import BARGE_IN, Coach
 from voicecoach.cues import CueBook
-from voicecoach.events import End, Heard, PhaseChanged, Say, SpeechFinished, StopSpeaking
+from voicecoach.events import (
+    End,
+    Heard,
+    Listen,
+    PhaseChanged,
+    Say,
+    SpeechFinished,
+    StopSpeaking,
+)
 from voicecoach.settings import Settings
 from voicecoach.simulate import load_script, run_script, script_from_dict
 
@@ -225,11 +233,17 @@ def _coach(**kw: Any) -> tuple[Coach, VirtualClock]:
 def test_only_safety_stop_and_pause_barge_in() -> None:
     coach, _ = _coach()
     out = coach.start()
-    assert isinstance(out[-1], Say) and coach.speaking
+    assert any(isinstance(a, Say) for a in out) and coach.speaking
+    # The recogniser is told to listen for the greeting's answer (plus the always-on intents).
+    listen = [a for a in out if isinstance(a, Listen)]
+    assert listen and listen[-1].intents[-1] == "start" and "red_flag" in listen[-1].intents
     # "start" while the greeting is being spoken waits for the end of the line.
     assert coach.handle(Heard("start", {}, "start")) == []
     out = coach.handle(SpeechFinished())
     assert any(isinstance(a, Say) and a.cue == "screen.warning_signs" for a in out)
+    listen = [a for a in out if isinstance(a, Listen)][-1]
+    assert set(listen.intents) - {"red_flag", "stop", "pause", "resume", "repeat", "help",
+                                  "time_left"} == {"yes", "no"}
     assert set(BARGE_IN) == {"red_flag", "stop", "pause"}
     out = coach.handle(Heard("pause", {}, "pause"))
     assert isinstance(out[0], StopSpeaking)

@@ -167,6 +167,7 @@ class Coach:
         self._deferred: deque[Heard] = deque()
         self._out: list[Action] = []
         self._last_main: Say | None = None
+        self._listen: Listen | None = None
         self._timer_handlers: dict[str, Callable[[], None]] = {
             "silence": self._on_silence,
             "floor": self._settle_begin,
@@ -197,11 +198,17 @@ class Coach:
 
     @property
     def listening_intents(self) -> tuple[str, ...]:
+        """What is worth listening for now: the always-on intents plus the answers to the
+        question asked, or, with no question pending, everything the phase accepts."""
+        if self.ended is not None:
+            return ()
+        if self.question is not None:
+            answers = QUESTIONS[self.question][1]
+            return ALWAYS_ON + tuple(i for i in answers if i not in ALWAYS_ON)
         return phase_intents(self.phase)
 
     def start(self) -> list[Action]:
         self._emit(PhaseChanged(self.phase, None))
-        self._emit(Listen(self.phase, self.listening_intents))
         self._ask("greet")
         return self._flush()
 
@@ -245,13 +252,16 @@ class Coach:
         self._out.append(action)
 
     def _flush(self) -> list[Action]:
+        listen = Listen(self.phase, self.listening_intents)
+        if listen != self._listen and self.ended is None:
+            self._listen = listen
+            self._out.append(listen)
         out, self._out = self._out, []
         return out
 
     def _announce_phase(self) -> None:
         self._emit(PhaseChanged(self.phase, self.side if self.state in (
             Phase.PULL, Phase.HOLD, Phase.SWITCH_SIDE) else None))
-        self._emit(Listen(self.phase, self.listening_intents))
 
     def _say(self, cue: str, expects: tuple[str, ...] = (), main: bool = True, **fmt: Any) -> None:
         self._say_text(cue, self.cues.text(cue, self.rng, **fmt), expects, main)
