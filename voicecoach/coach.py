@@ -168,6 +168,7 @@ class Coach:
         self._out: list[Action] = []
         self._last_main: Say | None = None
         self._listen: Listen | None = None
+        self._first_side: str | None = None  # chosen by voice ("start with the right")
         self._timer_handlers: dict[str, Callable[[], None]] = {
             "silence": self._on_silence,
             "floor": self._settle_begin,
@@ -238,11 +239,26 @@ class Coach:
             return True
         return self.extra_side is not None and not self.extra_done
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("resumes_to_"):
-            target = name.removeprefix("resumes_to_")
-            return lambda: self.resume_phase is not None and self.resume_phase.value == target
-        raise AttributeError(name)
+    def _resumes_to(self, phase: Phase) -> bool:
+        return self.resume_phase == phase
+
+    def resumes_to_screen(self) -> bool:
+        return self._resumes_to(Phase.SCREEN)
+
+    def resumes_to_setup(self) -> bool:
+        return self._resumes_to(Phase.SETUP)
+
+    def resumes_to_pull(self) -> bool:
+        return self._resumes_to(Phase.PULL)
+
+    def resumes_to_hold(self) -> bool:
+        return self._resumes_to(Phase.HOLD)
+
+    def resumes_to_switch_side(self) -> bool:
+        return self._resumes_to(Phase.SWITCH_SIDE)
+
+    def resumes_to_stabilise(self) -> bool:
+        return self._resumes_to(Phase.STABILISE)
 
     # ------------------------------------------------------------------------- plumbing
     def _now(self) -> float:
@@ -294,7 +310,7 @@ class Coach:
             return
         # All quiet now: start whatever waits for the end of speech.
         if self.question is not None:
-            self.timers["silence"] = self._now() + self._silence_wait()
+            self.timers["silence"] = self._now() + self.settings.reprompt_seconds
         if self.step == "floor_talk":
             self.step = "floor"
             self.timers["floor"] = self._now() + self.settings.floor_wait_seconds
@@ -313,9 +329,6 @@ class Coach:
             return
         while self._deferred and self._speaking is None and self.ended is None:
             self._heard(self._deferred.popleft())
-
-    def _silence_wait(self) -> float:
-        return self.settings.reprompt_seconds
 
     def _fire_timers(self) -> None:
         now = self._now()
@@ -637,7 +650,7 @@ class Coach:
     # ------------------------------------------------------------------------------- pull
     @property
     def _first(self) -> str:
-        return getattr(self, "_first_side", self.settings.first_side)
+        return self._first_side or self.settings.first_side
 
     def _next_side(self) -> str:
         if self.variation == "double_knee":
@@ -804,8 +817,6 @@ class Coach:
             self._say("hold.release_double")
         else:
             self._say("hold.release_single", side=hold.side)
-        if self.variation == "double_knee" and hold.side != "both" and len(self.sides_done) == 1:
-            pass  # a switch to both knees after one side: the next pull is the double one
         if len(self.sides_done) >= 2 and not self.tighter_asked and not hold.extra \
                 and hold.side != "both":
             self.tighter_asked = True
