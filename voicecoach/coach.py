@@ -133,6 +133,16 @@ class Coach:
     """One session. Drive it with ``start()``, then ``handle(event)``; read ``next_deadline()``."""
 
     state: Phase  # set by transitions
+    # Triggers that transitions adds to the model (declared for type checkers).
+    screened: Callable[[], bool]
+    settled: Callable[[], bool]
+    pulled: Callable[[], bool]
+    released: Callable[[], bool]
+    switched: Callable[[], bool]
+    stabilised: Callable[[], bool]
+    suspend: Callable[[], bool]
+    unsuspend: Callable[[], bool]
+    finish: Callable[[], bool]
 
     def __init__(self, settings: Settings, clock: Clock, cues: CueBook | None = None,
                  rng: random.Random | None = None) -> None:
