@@ -202,7 +202,7 @@ def run_bench(opts: BenchOptions, argv: list[str] | None = None) -> dict[str, An
     if opts.cross_check:
         n_held = sum(1 for r in rows if r.get("wav") and "error" not in r)
         bar = Progress("cross-check", n_held, enabled=opts.progress)
-        cross = cross_check(rows, held_dir, engines, opts.model, noise_filter, bar)
+        cross = cross_check(rows, held_dir, engines, opts.model, noise_filter, opts.jobs, bar)
         bar.close()
 
     metrics = rp.compute_metrics(rows)
@@ -249,55 +249,59 @@ def _spread(items: list[Any], n: int) -> list[Any]:
     return [items[int(i * step)] for i in range(n)]
 
 
+def _parse_one(job: tuple[str, str, str, str | None, str]) -> dict[str, Any]:
+    """One ``voicecoach parse --wav`` call on one file (a freshly started recogniser)."""
+    from ..asr import parse_wav_files
+
+    wav, phase, engine, model_dir, noise_filter = job
+    return next(iter(parse_wav_files([wav], phase, engine, model_dir, noise_filter)))
+
+
 def cross_check(rows: list[dict[str, Any]], held_dir: Path, engines: list[str],
-                model_dir: str | None, noise_filter: str,
+                model_dir: str | None, noise_filter: str, jobs: int = 1,
                 progress: Callable[[int], None] = lambda n: None) -> dict[str, Any]:
     """Run the held-out WAVs through ``parse_wav_files`` (what ``voicecoach parse --wav`` does)
-    and compare with the bench's rows; also writes heldout/manifest.jsonl and check.sh."""
-    from ..asr import parse_wav_files
+    and compare with the bench's rows; also writes heldout/manifest.jsonl and check.sh.
+
+    One call per file: each file is heard by a freshly started recogniser, as in the bench
+    (PocketSphinx adapts to the audio it has heard before, so a many-file call depends on order).
+    """
     from . import report as rp
     from .corpus import ClipSpec
-    from .runner import outcome_correct
+    from .runner import outcome_correct, pmap
 
-    held = [r for r in rows if r.get("wav") and "error" not in r]
+    held = [r for r in rows if r.get("wav") and "error" not in r and r["engine"] in engines]
     if not held:
         return {}
-    manifest = held_dir / "manifest.jsonl"
-    rp.write_rows(held, manifest)
+    held.sort(key=lambda r: (r["engine"], r["phase"], r["clip_id"]))
     script = ["#!/bin/sh", "# Re-run the held-out clips through the command line parser.",
               'cd "$(dirname "$0")"']
-    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in held:
-        by_key.setdefault((r["engine"], r["phase"]), []).append(r)
+        vosk_model = r["engine"] == "vosk" and model_dir
+        model = f" --model {shlex.quote(model_dir)}" if (vosk_model and model_dir) else ""
+        rel = shlex.quote(os.path.relpath(r["wav"], held_dir))
+        script.append(f"voicecoach parse --phase {r['phase']} --engine {r['engine']}{model} "
+                      f"--noise-filter {noise_filter} --wav {rel}")
+    outs = pmap(_parse_one, [(r["wav"], r["phase"], r["engine"], model_dir, noise_filter)
+                             for r in held], jobs, progress)
     result: dict[str, Any] = {"clips": len({r["clip_id"] for r in held}), "engines": {}}
     for engine in engines:
         agree: list[bool] = []
         bench_ok: list[bool] = []
         parse_ok: list[bool] = []
-        for (e, phase), group in sorted(by_key.items()):
-            if e != engine:
+        for r, o in zip(held, outs, strict=True):
+            if r["engine"] != engine:
                 continue
-            model = f" --model {shlex.quote(model_dir)}" if (engine == "vosk" and model_dir) else ""
-            for r in group:
-                # one call per file: each file heard by a freshly started recogniser, as the
-                # bench does (PocketSphinx adapts to the audio it has heard before)
-                rel = shlex.quote(os.path.relpath(r["wav"], held_dir))
-                script.append(f"voicecoach parse --phase {phase} --engine {engine}{model} "
-                              f"--noise-filter {noise_filter} --wav {rel}")
-                o = next(iter(parse_wav_files([r["wav"]], phase, engine, model_dir,
-                                              noise_filter)))
-                spec = ClipSpec.from_json(r)
-                same = (o["intent"] == r["intent"]) and (dict(o["slots"]) == dict(r["slots"]))
-                agree.append(same)
-                bench_ok.append(bool(r["correct"]))
-                parse_ok.append(outcome_correct(spec, o["intent"], o["slots"]))
-                r["parse_wav"] = {"intent": o["intent"], "slots": o["slots"],
-                                  "transcript": o["transcript"]}
-                progress(1)
+            spec = ClipSpec.from_json(r)
+            agree.append(o["intent"] == r["intent"] and dict(o["slots"]) == dict(r["slots"]))
+            bench_ok.append(bool(r["correct"]))
+            parse_ok.append(outcome_correct(spec, o["intent"], o["slots"]))
+            r["parse_wav"] = {"intent": o["intent"], "slots": o["slots"],
+                              "transcript": o["transcript"]}
         result["engines"][engine] = {
             "agreement": rp.ratio(agree, bool), "bench_correct": rp.ratio(bench_ok, bool),
             "parse_correct": rp.ratio(parse_ok, bool)}
-    rp.write_rows(held, manifest)
+    rp.write_rows(held, held_dir / "manifest.jsonl")
     (held_dir / "check.sh").write_text("\n".join(script) + "\n", "utf-8")
     return result
 

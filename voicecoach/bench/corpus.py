@@ -174,7 +174,7 @@ class CorpusSize:
     """Intents covered (a seeded sample, red_flag always in); None = every intent."""
 
 
-FULL = CorpusSize(4, 1, 20, 9, 15, 120, 0.08)
+FULL = CorpusSize(4, 1, 20, 9, 15, 80, 0.08)
 QUICK = CorpusSize(1, 1, 4, 3, 4, 16, 0.2, intents=8)
 
 

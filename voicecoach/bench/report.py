@@ -226,6 +226,11 @@ def plots(metrics: dict[str, dict[str, Any]], rows: list[Row], out: Path) -> lis
         norm = mat / np.maximum(mat.sum(axis=1, keepdims=True), 1)
         fig, ax = plt.subplots(figsize=(8.5, 7.5))
         im = ax.imshow(norm, cmap="viridis", vmin=0, vmax=1)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                if mat[i, j]:
+                    ax.text(j, i, f"{int(mat[i, j])}", ha="center", va="center", fontsize=7,
+                            color="black" if norm[i, j] > 0.6 else "white")
         ax.set_xticks(range(len(labels)), labels, rotation=70, fontsize=8)
         ax.set_yticks(range(len(labels)), labels, fontsize=8)
         ax.set_xlabel("heard as")
