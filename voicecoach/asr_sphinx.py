@@ -22,7 +22,8 @@ from typing import Any
 
 from .asr import SAMPLE_RATE_HZ, Recognition
 from .errors import RecogniserError
-from .grammar import cue_words, phase_graph
+from .grammar import cue_words, phase_command_phrases, phase_graph
+from .protocol import PHASES
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +63,57 @@ among weather today news television phone dinner kitchen coffee tea weekend yest
 """
 COMMON_WORDS: tuple[str, ...] = tuple(_COMMON_TEXT.split())
 
+#: Pronunciations for command words the CMU dictionary lacks.
+EXTRA_PRONUNCIATIONS: dict[str, str] = {
+    "tingly": "T IH NG G L IY",
+    "unpause": "AH N P AO Z",
+    "tailbone": "T EY L B OW N",
+    "sciatica": "S AY AE T IH K AH",
+}
+
+GRAMMARS = ("phrases", "graph")
+
+#: Short function words kept in the garbage loop even when command words are left out of it.
+FUNCTION_WORDS = frozenset(
+    ["a", "an", "the", "my", "your", "it", "it's", "is", "are", "was", "i", "i'm", "i've",
+     "you", "me", "to", "of", "and", "in", "on", "at", "that", "this", "what", "do", "can",
+     "be", "have", "has", "for", "with"])
+GARBAGE_KINDS = ("words", "phones")
+
+#: Cepstral mean the live CMN starts from at every :meth:`SphinxRecogniser.reset`, so each
+#: stream (each ``parse --wav`` file) is decoded from the same state: the mean the live CMN
+#: settled on over synthetic commands (six voices) with the noise floor.
+CMN_INIT = "45.8,-7.1,-0.4,3.8,-7.3,-1.4,-1.0,-5.1,-2.0,-2.1,0.5,-0.7,-0.8"
+
+#: The US English model's phones (each becomes a one-phone garbage "word" for ``garbage='phones'``).
+PHONES: tuple[str, ...] = tuple(
+    ["AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
+     "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH",
+     "UH", "UW", "V", "W", "Y", "Z", "ZH"])
+
+
+def _model_dir() -> str:
+    import os
+
+    import pocketsphinx
+
+    return os.path.join(os.path.dirname(pocketsphinx.__file__), "model", "en-us")
+
 
 class SphinxRecogniser:
     """Streaming PocketSphinx recogniser with per-phase grammars (see the module doc)."""
 
     name = "pocketsphinx"
 
-    def __init__(self, phase: str | None = None, garbage_penalty: float = 1e-3,
+    def __init__(self, phase: str | None = None, garbage_penalty: float = 1e-14,
                  garbage_share: float = 0.5, min_confidence: float = 0.0,
                  endpoint_window_s: float = 0.3, endpoint_ratio: float = 0.9,
-                 vad_mode: int = 0, lw: float = 6.5) -> None:
+                 vad_mode: int = 0, lw: float = 6.5, grammar: str = "phrases",
+                 phone_loop_threshold: float | None = None, phone_lw: float = 2.0,
+                 noise_floor: float = 25.0, garbage: str = "words",
+                 garbage_vocab: str = "all", cmn_init: str | None = CMN_INIT,
+                 min_voiced_s: float = 0.02,
+                 decoder_args: dict[str, Any] | None = None) -> None:
         try:
             from pocketsphinx import Decoder, Endpointer
         except ImportError as exc:
@@ -84,9 +126,35 @@ class SphinxRecogniser:
         self._ep_args = {"window": endpoint_window_s, "ratio": endpoint_ratio, "vad_mode": vad_mode,
                          "sample_rate": SAMPLE_RATE_HZ}
         self._Endpointer = Endpointer
+        if grammar not in GRAMMARS:
+            raise RecogniserError(f"unknown grammar kind '{grammar}' (choose from phrases, graph)")
+        self.grammar = grammar
+        self.phone_loop_threshold = phone_loop_threshold
+        self.noise_floor = noise_floor
+        if garbage not in GARBAGE_KINDS:
+            raise RecogniserError(f"unknown garbage kind '{garbage}' (choose from words, phones)")
+        self.garbage_kind = garbage
+        self.garbage_vocab = garbage_vocab
+        self.cmn_init = cmn_init
+        self.min_voiced_s = min_voiced_s
+        self.last_voiced = 0.0
+        self._utt_audio: list[bytes] = []
+        self.last_heard = ""
+        self._rng: Any = None
+        self.last_score: float | None = None
         try:
             self.decoder: Any = Decoder(lm=None, samprate=SAMPLE_RATE_HZ, lw=lw, loglevel="FATAL",
-                                        bestpath=False)
+                                        bestpath=False, **(decoder_args or {}))
+            for word, phones in EXTRA_PRONUNCIATIONS.items():
+                if not self.decoder.lookup_word(word):
+                    self.decoder.add_word(word, phones, True)
+            self._phone: Any = None
+            if phone_loop_threshold is not None:
+                import os
+
+                self._phone = Decoder(
+                    allphone=os.path.join(_model_dir(), "en-us-phone.lm.bin"),
+                    samprate=SAMPLE_RATE_HZ, lw=phone_lw, loglevel="FATAL", bestpath=False)
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on bad models
             raise RecogniserError(f"cannot start pocketsphinx: {exc}") from exc
         self._garbage = self._add_garbage_words()
@@ -104,9 +172,20 @@ class SphinxRecogniser:
 
     # ------------------------------------------------------------------ grammar
     def _add_garbage_words(self) -> list[str]:
-        words = set(COMMON_WORDS) | cue_words() | phase_graph(None).words
-        pairs = [(w, self.decoder.lookup_word(w)) for w in sorted(words)]
-        pairs = [(w, ph) for w, ph in pairs if ph]
+        if self.garbage_share <= 0:
+            return []
+        pairs: list[tuple[str, str]]
+        if self.garbage_kind == "phones":
+            pairs = [(p.lower(), p) for p in PHONES]
+        else:
+            words = set(COMMON_WORDS) | cue_words() | phase_graph(None).words
+            if self.garbage_vocab != "all":
+                cmd = {w for ph in PHASES for p, _ in phase_command_phrases(ph) for w in p.split()}
+                if self.garbage_vocab == "content":
+                    cmd -= FUNCTION_WORDS
+                words -= cmd
+            pairs = [(w, self.decoder.lookup_word(w)) for w in sorted(words)]
+            pairs = [(w, ph) for w, ph in pairs if ph]
         out = []
         for i, (w, phones) in enumerate(pairs):
             g = GARBAGE_PREFIX + w
@@ -126,12 +205,16 @@ class SphinxRecogniser:
         name = self._search_name(phase)
         if name in self._searches:
             return name
-        g = phase_graph(phase).restrict(self._known).without_epsilons()
-        if not g.arcs:
-            raise RecogniserError(f"the '{phase}' grammar has no words pocketsphinx knows")
-        trans: list[Any] = list(g.transitions())
-        n = g.n_states
-        final = g.final
+        trans: list[Any]
+        if self.grammar == "phrases":
+            trans, n, final = self._phrase_transitions(phase)
+        else:
+            g = phase_graph(phase).restrict(self._known).without_epsilons()
+            if not g.arcs:
+                raise RecogniserError(f"the '{phase}' grammar has no words pocketsphinx knows")
+            trans = list(g.transitions())
+            n = g.n_states
+            final = g.final
         if self._garbage and self.garbage_share > 0:
             # start -> G (garbage share) ; G -word-> G2 ; G2 -> G (loop) | final
             gs, g2 = n + 1, n + 2
@@ -149,11 +232,35 @@ class SphinxRecogniser:
         log.debug("pocketsphinx grammar %s: %d states, %d arcs", name, n, len(trans))
         return name
 
+    def _phrase_transitions(self, phase: str | None) -> tuple[list[Any], int, int]:
+        """The compact phrase grammar as FSG transitions: one word chain per phrase, 0 -> 1."""
+        phrases = [p for p, _ in phase_command_phrases(phase)
+                   if all(self._known(w) for w in p.split())]
+        if not phrases:
+            raise RecogniserError(f"the '{phase}' grammar has no words pocketsphinx knows")
+        trans: list[Any] = []
+        n = 2
+        p0 = 1.0 / len(phrases)
+        for phrase in phrases:
+            words = phrase.split()
+            prev = 0
+            for k, w in enumerate(words):
+                if k == len(words) - 1:
+                    nxt = 1
+                else:
+                    nxt = n
+                    n += 1
+                trans.append((prev, nxt, p0 if k == 0 else 1.0, w))
+                prev = nxt
+        return trans, n, 1
+
     def set_phase(self, phase: str | None) -> None:
         name = self._ensure_search(phase)
         if self._in_utt:
             # finish the current utterance quietly before switching grammars
             self.decoder.end_utt()
+            if self._phone is not None:
+                self._phone.end_utt()
             self._in_utt = False
         self.decoder.activate_search(name)
         self.phase = phase
@@ -162,9 +269,14 @@ class SphinxRecogniser:
     def reset(self) -> None:
         if self._in_utt:
             self.decoder.end_utt()
+            if self._phone is not None:
+                self._phone.end_utt()
         self._in_utt = False
+        if self.cmn_init:
+            self.decoder.set_cmn(self.cmn_init)
         self.ep = self._Endpointer(**self._ep_args)
         self._pending = b""
+        self._rng = None
         self._last_partial = ""
         self._preroll: list[bytes] = []
         self._frames_total = 0
@@ -189,14 +301,72 @@ class SphinxRecogniser:
             conf = 1.0  # no posterior computed (bestpath off): the garbage branch does the work
         return max(0.0, min(1.0, conf))
 
+    def _process(self, pcm: bytes) -> None:
+        if self.min_voiced_s > 0:
+            self._utt_audio.append(pcm)
+        self.decoder.process_raw(pcm, False, False)
+        if self._phone is not None:
+            self._phone.process_raw(pcm, False, False)
+
+    def _start_utt(self) -> None:
+        self._utt_audio = []
+        self.decoder.start_utt()
+        if self._phone is not None:
+            self._phone.start_utt()
+
+    @staticmethod
+    def _path_log_score(dec: Any) -> float | None:
+        """Natural-log score of the decoder's best path (acoustic plus weighted language), or
+        None without a hypothesis."""
+        hyp = dec.hyp()
+        if hyp is None:
+            return None
+        score = float(hyp.score)
+        if not score > 0.0 or not math.isfinite(score):
+            return None
+        return math.log(score)
+
+    def _phone_loop_score(self) -> float | None:
+        """Per-frame log acoustic score of the grammar path minus that of a free phone loop.
+
+        Near 0 when the grammar explains the audio as well as unconstrained phones do; clearly
+        negative for speech (or noise) that no command phrase fits.
+        """
+        if self._phone is None:
+            return None
+        self._phone.end_utt()
+        g = self._path_log_score(self.decoder)
+        p = self._path_log_score(self._phone)
+        nf = max(1, int(self.decoder.n_frames()))
+        if g is None or p is None:
+            return None
+        return (g - p) / nf
+
     def _final(self, end_s: float) -> Recognition:
         self.decoder.end_utt()
         self._in_utt = False
         self._last_partial = ""
+        score = self._phone_loop_score()
+        self.last_score = score
         words, garbage = self._words()
+        self.last_heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
         if not words:
             return Recognition("", 0.0, True, self._utt_start_s, end_s, rejected=True)
+        if self.min_voiced_s > 0:
+            from .asr_vosk import voiced_seconds
+
+            self.last_voiced = voiced_seconds(b"".join(self._utt_audio))
+            self._utt_audio = []
+            if self.last_voiced < self.min_voiced_s:
+                log.debug("rejected unvoiced sound (%.2f s voiced): %r", self.last_voiced,
+                          self.last_heard)
+                return Recognition("", 0.0, True, self._utt_start_s, end_s, rejected=True)
         conf = self._confidence()
+        if (self.phone_loop_threshold is not None
+                and (score is None or score < self.phone_loop_threshold)):
+            log.debug("rejected out-of-grammar utterance (phone-loop score %s): %r", score,
+                      " ".join(words))
+            return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         if garbage or conf < self.min_confidence:
             heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
             log.debug("rejected out-of-grammar utterance (%s): %r", "garbage" if garbage else
@@ -204,9 +374,28 @@ class SphinxRecogniser:
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
 
+    def _add_noise_floor(self, pcm: bytes) -> bytes:
+        """Add a faint Gaussian noise floor (``noise_floor`` rms, in 16-bit units).
+
+        Digital silence (exact zeros, as in synthesised or gated audio) throws PocketSphinx's
+        live cepstral mean normalisation and silence model off: measured on 174 synthetic
+        commands, a floor of 25 (-62 dBFS) raised intent accuracy from 85% to 93%. On a real
+        microphone the floor is far below the room noise and changes nothing.
+        """
+        if self.noise_floor <= 0 or len(pcm) < 2:
+            return pcm
+        import numpy as np
+
+        if self._rng is None:
+            self._rng = np.random.default_rng(12345)
+        x = np.frombuffer(pcm[: len(pcm) - len(pcm) % 2], dtype="<i2").astype(np.float32)
+        x += self._rng.standard_normal(x.size).astype(np.float32) * np.float32(self.noise_floor)
+        out: bytes = np.clip(np.rint(x), -32768, 32767).astype("<i2").tobytes()
+        return out + pcm[len(pcm) - len(pcm) % 2:]
+
     def accept(self, pcm: bytes) -> list[Recognition]:
         out: list[Recognition] = []
-        self._pending += pcm
+        self._pending += self._add_noise_floor(pcm)
         fb = int(self.ep.frame_bytes)
         while len(self._pending) >= fb:
             frame, self._pending = self._pending[:fb], self._pending[fb:]
@@ -231,14 +420,14 @@ class SphinxRecogniser:
                 self._preroll.pop(0)
             if not self.ep.in_speech:
                 return out
-            self.decoder.start_utt()
+            self._start_utt()
             self._in_utt = True
             self._utt_start_s = max(0.0, now_s - len(self._preroll) * frame_s)
             self._last_partial = ""
-            self.decoder.process_raw(b"".join(self._preroll), False, False)
+            self._process(b"".join(self._preroll))
             self._preroll = []
         else:
-            self.decoder.process_raw(frame, False, False)
+            self._process(frame)
         if self.ep.in_speech:
             words, garbage = self._words()
             text = "" if garbage else " ".join(words)
@@ -253,7 +442,7 @@ class SphinxRecogniser:
         out: list[Recognition] = []
         if self._in_utt:
             if self._pending:
-                self.decoder.process_raw(self._pending, False, False)
+                self._process(self._pending)
             end_s = (self._frames_total * float(self.ep.frame_length)
                      + len(self._pending) / (2 * SAMPLE_RATE_HZ))
             out.append(self._final(end_s))

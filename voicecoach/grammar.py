@@ -400,3 +400,168 @@ def cue_words() -> set[str]:
         t = re.sub(r"\{[^}]*\}", " ", text.lower()).replace("\u2019", "'")
         words.update(_number_word(w.strip("'")) for w in _WORD_RX.findall(t) if w.strip("'"))
     return words
+
+
+# --------------------------------------------------------------------------- command phrases
+#: A compact, curated list of the commonest phrasings per intent, for the PocketSphinx grammar.
+#: A small flat phrase grammar decodes far better than the full template graph (issue 3: 93% on
+#: clean audio for 84 phrases), and the lenient parser only needs *some* phrase of the right intent.
+#: ``(a|b)`` groups and ``[optional]`` parts are expanded (no nesting); numbers are words.
+#: Every expanded phrase must parse back to its intent (tests/test_grammar.py checks it).
+COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
+    "start": (
+        "start", "begin", "let's go", "let's start", "let's begin", "let's do it",
+        "(start|begin) the (session|stretch|exercise)", "i'm ready", "ready when you are",
+        "let's get started", "let's get going", "can we start", "i want to start", "good to go",
+    ),
+    "yes": (
+        "yes", "yeah", "yep", "sure", "correct", "okay", "all right", "yes i do", "yes please",
+        "that's right", "i think so", "i do", "i have", "of course", "definitely",
+        "i'm in position", "i'm lying down", "yes i have a (bulging|slipped) disc",
+    ),
+    "no": (
+        "no", "nope", "nah", "no no", "not really", "none", "nothing", "no i don't",
+        "i don't", "i don't think so", "no problems", "not at all", "neither", "no difference",
+        "they felt the same", "both the same", "no i'm fine", "i don't know",
+    ),
+    "stop": (
+        "stop", "stop it", "stop now", "stop that", "quit", "end", "cancel",
+        "stop the session", "end the session", "i want to stop", "let's stop",
+        "i'm done for today", "that's enough for today", "let's call it a day", "goodbye",
+    ),
+    "pause": (
+        "pause", "hold on", "hang on", "wait", "one moment", "one second", "just a moment",
+        "wait a minute", "give me a minute", "pause please", "pause the session",
+        "can we pause", "i need a break", "take a break", "let's take a break",
+        "someone's at the door", "my phone's ringing",
+    ),
+    "resume": (
+        "resume", "continue", "carry on", "go on", "keep going", "go ahead", "unpause",
+        "let's continue", "let's carry on", "i'm back", "ready to continue",
+        "okay i'm back", "can we continue", "resume the session",
+    ),
+    "repeat": (
+        "repeat", "repeat that", "repeat that please", "say that again", "say it again",
+        "come again", "pardon", "sorry what", "what did you say", "can you repeat that",
+        "could you repeat that", "i didn't catch that", "i didn't hear that", "one more time",
+        "what was that", "tell me again",
+    ),
+    "help": (
+        "help", "help me", "what can i say", "what do i say", "what are my options", "options",
+        "commands", "what do i do", "what should i do", "i'm confused", "i'm lost",
+        "how does this work", "i don't understand", "can you help me", "what now",
+    ),
+    "next": (
+        "next", "next one", "next step", "next please", "what's next", "move on",
+        "let's move on", "go to the next step", "ready for the next one", "i'm in position",
+        "i've got it", "i've got my knee", "i'm holding my knee", "i'm holding it",
+    ),
+    "skip": (
+        "skip", "skip it", "skip this", "skip that", "skip this one", "skip this part",
+        "skip this step", "skip ahead", "let's skip it", "can we skip this",
+        "skip the breathing", "i want to skip this", "no need",
+    ),
+    "time_left": (
+        "how long is left", "how long left", "how long to go", "how much longer",
+        "how much time is left", "how long now", "how many seconds left", "time left",
+        "how long do i have", "how long do i hold it", "how much more", "are we nearly done",
+        "are we done yet", "is it over yet", "how many more seconds", "how long have i got",
+    ),
+    "red_flag": (
+        "(it hurts|it's hurting|it's going|it's shooting|it goes|it's burning) down my"
+        " (leg|thigh|calf|foot)",
+        "(pain|the pain|shooting pain|sharp pain|burning) down my (leg|thigh|calf|foot)",
+        "the pain is going down my (leg|foot)", "pain going down my leg",
+        "the pain goes down my leg", "it's shooting into my (leg|foot)",
+        "i have pain down my leg", "i've got pain down my leg", "there's pain down my leg",
+        "(numbness|tingling|pins and needles|burning) in my (leg|foot|toes|thigh|calf)",
+        "i have (numbness|tingling|pins and needles|a sharp pain|a shooting pain)",
+        "i've got (numbness|tingling|pins and needles|a shooting pain)",
+        "i have (tingling|numbness|pins and needles) in my (leg|foot|toes)",
+        "i feel (tingling|numbness|a sharp pain)", "i'm getting (tingling|pins and needles)",
+        "numb", "numbness", "tingling", "tingly", "pins and needles", "sciatica",
+        "my sciatica", "nerve pain", "(sharp|shooting|stabbing|burning|electric) pain",
+        "burning", "electric", "electric shock", "like an electric shock", "zing",
+        "a zing down my leg", "it's sharp", "it's shooting", "it's numb", "it's tingling",
+        "my (foot|leg|toes) (is|are) numb", "my (foot|leg) is tingling",
+        "my (foot|leg) (feels|went|has gone) (numb|dead|weak)", "my toes are tingling",
+        "my leg feels weak", "i can't feel my (foot|leg|toes)",
+    ),
+    "pain_score": (
+        "(zero|one|two|three|four|five|six|seven|eight|nine|ten)",
+        "(zero|one|two|three|four|five|six|seven|eight|nine|ten) out of ten",
+        "(about|maybe|around) a (one|two|three|four|five|six|seven|eight|nine|ten)",
+        "it's a (one|two|three|four|five|six|seven|eight|nine|ten)",
+        "i'd say (zero|one|two|three|four|five|six|seven|eight|nine|ten)",
+        "no pain", "no pain at all",
+    ),
+    "too_much": (
+        "too much", "that's too much", "it's too much", "too far", "too hard", "too tight",
+        "it hurts", "that hurts", "ouch", "ow", "it's painful", "that's painful", "it's sore",
+        "my back hurts", "ease off", "back off", "i need to ease off", "it's too tight",
+        "i'm pulling too hard",
+    ),
+    "longer": (
+        "longer", "a bit longer", "a little longer", "hold longer", "more time", "a bit more",
+        "can we hold it longer", "can i stay longer", "give me more time", "keep going longer",
+        "not yet", "this feels good", "this is nice",
+    ),
+    "done": (
+        "done", "i'm done", "finished", "i'm finished", "that's it", "all done", "let go",
+        "release", "i'm letting go", "that's enough", "i've had enough", "that'll do",
+        "i'm done with this one", "stop holding",
+    ),
+    "switch_side": (
+        "switch", "switch sides", "swap sides", "change sides", "switch legs", "other side",
+        "the other side", "other leg", "the other leg", "let's switch", "let's do the other side",
+        "can we switch", "switch to the other side",
+    ),
+    "choose_side": (
+        "(left|right)", "the (left|right)", "the (left|right) side", "my (left|right) leg",
+        "the (left|right) one", "(left|right) side", "(left|right) leg",
+        "the (left|right) (side|leg) was tighter", "my (left|right) (side|leg) was tighter",
+        "start with the (left|right)", "(left|right) first", "the (left|right) side first",
+    ),
+    "variation": (
+        "both knees", "both legs", "double knee", "both knees together",
+        "let's do both knees", "tailbone heavy", "the tailbone version", "gentle version",
+        "the safer version", "one knee", "one knee at a time",
+        "one leg at a time", "single knee", "the normal one",
+    ),
+}
+
+_GROUP_RX = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+
+
+def expand_phrase(spec: str) -> list[str]:
+    """All phrases of a ``(a|b)`` / ``[opt]`` spec (no nesting), spaces normalised."""
+    m = _GROUP_RX.search(spec)
+    if m is None:
+        return [" ".join(spec.split())]
+    alts = m.group(1).split("|") if m.group(1) is not None else [*m.group(2).split("|"), ""]
+    out: list[str] = []
+    for alt in alts:
+        out += expand_phrase(spec[: m.start()] + alt + spec[m.end():])
+    return out
+
+
+@cache
+def intent_command_phrases(intent: str) -> tuple[str, ...]:
+    """The expanded curated phrases of one intent (deduplicated, in order)."""
+    seen: dict[str, None] = {}
+    for spec in COMMAND_PHRASES.get(intent, ()):
+        for p in expand_phrase(spec):
+            if p:
+                seen[p] = None
+    return tuple(seen)
+
+
+@cache
+def phase_command_phrases(phase: str | None) -> tuple[tuple[str, str], ...]:
+    """(phrase, intent) pairs of the compact grammar for ``phase``: the curated phrases of the
+    intents the phase accepts, each phrase once (first intent wins), in a stable order."""
+    out: dict[str, str] = {}
+    for intent in phase_intents(phase):
+        for p in intent_command_phrases(intent):
+            out.setdefault(p, intent)
+    return tuple(out.items())
