@@ -100,49 +100,66 @@ def first_loud_after(rec: MonitorRecorder, t0: float) -> float | None:
     return None
 
 
+def answer(coach: CoachProcess, speaker: MonitorRecorder, user: MonitorRecorder,
+           devices: PulseDevices, tmp: Path, text: str, expect: str,
+           voices: tuple[str, ...] = ("en-us", "en+f3", "en-gb")) -> float:
+    """Say ``text`` once the coach is quiet, as a person would: if the coach did not get it (it
+    says so and asks again), say it again in another voice. Returns the reaction latency: end of
+    the words on the microphone feed -> first sound of the coach's reply on the speaker."""
+    for attempt, voice in enumerate(voices):
+        wait_quiet(speaker)
+        said_at = time.monotonic()
+        say(text, devices, tmp, voice)
+        try:
+            coach.wait_for(expect, timeout=8)
+        except AssertionError:
+            if attempt == len(voices) - 1:
+                raise
+            continue
+        spoken = [t for t in user.loud_times(LOUD) if t >= said_at]
+        assert spoken, "the user's speech is not on the microphone feed"
+        reply = first_loud_after(speaker, spoken[-1])
+        deadline = time.monotonic() + 5
+        while reply is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            reply = first_loud_after(speaker, spoken[-1])
+        assert reply is not None, f"the coach did not answer {text!r}"
+        ATTEMPTS.append(attempt + 1)
+        return reply - spoken[-1]
+    raise AssertionError("unreachable")
+
+
+ATTEMPTS: list[int] = []
+
+
 def test_session_by_voice_red_flag_stops_with_audible_advice(
         pulse_devices: PulseDevices, tmp_path: Path) -> None:
+    latencies: dict[str, float] = {}
     with MonitorRecorder(pulse_devices.speaker_monitor) as speaker, \
             MonitorRecorder(f"{pulse_devices.mic_feed_sink}.monitor") as user:
         coach = CoachProcess(tmp_path)
         try:
             coach.wait_for("listening with pocketsphinx", timeout=60)
             coach.wait_for("coach: ", timeout=30)  # the greeting
-            wait_quiet(speaker)
-            say("start", pulse_devices, tmp_path)
-            coach.wait_for("-> start", timeout=15)
-            coach.wait_for("coach: ", timeout=15)  # the warning-signs question
-            wait_quiet(speaker)
-            say("no", pulse_devices, tmp_path)
-            coach.wait_for("-> no", timeout=15)
-            wait_quiet(speaker)
-            say("no", pulse_devices, tmp_path, voice="en+f3")
-            coach.wait_for("-> no", timeout=15)
-            wait_quiet(speaker)
-            say("four", pulse_devices, tmp_path)
-            coach.wait_for("-> pain_score {'score': 4}", timeout=15)
+            args = (coach, speaker, user, pulse_devices, tmp_path)
+            latencies["start"] = answer(*args, "start", "-> start")
+            latencies["no (warning signs)"] = answer(*args, "no", "-> no")
+            latencies["no (disc)"] = answer(*args, "no", "-> no")
+            latencies["pain score"] = answer(*args, "four", "-> pain_score {'score': 4}")
             coach.wait_for("-- setup --", timeout=15)
-            wait_quiet(speaker)
             # The red flag, while the coach is quiet in the set-up phase.
-            said_at = time.monotonic()
-            say("it hurts down my leg", pulse_devices, tmp_path)
-            coach.wait_for("-> red_flag", timeout=15)
+            latencies["red flag"] = answer(*args, "it hurts down my leg", "-> red_flag")
             coach.wait_for("-- session ended: red_flag --", timeout=15)
             coach.proc.wait(timeout=60)
+            advice = [t for t in speaker.loud_times(LOUD)
+                      if t >= user.loud_times(LOUD)[-1]]
         finally:
             coach.close()
     assert coach.proc.returncode == 0, coach.proc.stderr.read() if coach.proc.stderr else ""
-    # When did the user's words end, and when did the coach start its safety advice?
-    spoken = [t for t in user.loud_times(LOUD) if t >= said_at]
-    assert spoken, "the user's speech is not on the microphone feed"
-    speech_end = spoken[-1]
-    reply = first_loud_after(speaker, speech_end)
-    assert reply is not None, "the coach said nothing after the red flag"
-    latency = reply - speech_end
-    # The advice is audible: several seconds of speech on the speaker after the red flag.
-    advice = [t for t in speaker.loud_times(LOUD) if t >= reply]
-    assert advice[-1] - advice[0] > 5.0, "the safety advice was not heard in full"
-    print(f"\nred flag: end of speech -> coach's advice audible: {latency * 1000:.0f} ms")
-    (Path(os.environ.get("VC_REPORT_DIR", tmp_path)) / "e2e-latency.txt").write_text(
-        f"red_flag_latency_ms {latency * 1000:.0f}\n")
-    assert latency < 1.5
+    # The safety advice is audible in full: many seconds of speech after the red flag.
+    assert advice and advice[-1] - advice[0] > 5.0, "the safety advice was not heard in full"
+    report = "\n".join(f"{k}: {v * 1000:.0f} ms" for k, v in latencies.items())
+    print(f"\nend of user speech -> coach's reply audible (attempts {ATTEMPTS}):\n{report}")
+    out = Path(os.environ.get("VC_REPORT_DIR", tmp_path)) / "e2e-latency.txt"
+    out.write_text(report + "\n")
+    assert latencies["red flag"] < 1.5
