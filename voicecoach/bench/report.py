@@ -368,7 +368,8 @@ def render_markdown(results: dict[str, Any]) -> str:
                   f"- audio processed: {sp['audio_s']:.0f} s; real-time factor "
                   f"{_s(sp['real_time_factor'], '', 3)}; CPU "
                   f"{_s(sp['cpu_s_per_minute'], ' s', 1)} per minute of listening",
-                  f"- decision latency over {sp['latency_s']['n']} correctly heard commands: "
+                  f"- decision latency over {sp['latency_s']['n']} correctly heard clips "
+                  "(commands and digits): "
                   f"median {_s(sp['latency_s']['median'])}, p95 {_s(sp['latency_s']['p95'])} "
                   "(first partial or final result that parses right); to the final result: "
                   f"median {_s(sp['latency_final_s']['median'])}, "
