@@ -1,4 +1,9 @@
-"""PocketSphinx end to end on synthesised speech (espeak-ng voices and flite)."""
+"""PocketSphinx end to end on synthesised speech (espeak-ng voices and flite).
+
+The accuracy thresholds sit a little below what was measured here on the same fixed clips
+(measured values in the comments); the full measurement (29 commands x 6 voices, unrelated
+speech, coach lines, noises, 10/20 dB pink noise) is in the engine's commit messages.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,42 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from audio_helpers import cough, have_espeak, have_flite, synth, write_wav
+from audio_helpers import (
+    clicks,
+    cough,
+    have_espeak,
+    have_flite,
+    mix_at_snr,
+    noise_burst,
+    synth,
+    write_wav,
+)
 
 pytestmark = [pytest.mark.audio]
 needs_tts = pytest.mark.skipif(not (have_espeak() and have_flite()),
                                reason="espeak-ng and flite (Debian packages) are required")
+
+VOICES3 = [("espeak-ng", "en-us"), ("espeak-ng", "en-us+f3"), ("flite", "slt")]
+
+#: (text, phase, intent): every intent family, red flags in several forms.
+COMMANDS = [
+    ("yes", "screen", "yes"), ("no", "screen", "no"), ("stop", "hold", "stop"),
+    ("resume", "paused", "resume"), ("repeat that please", "hold", "repeat"),
+    ("skip this part", "setup", "skip"), ("how long is left", "hold", "time_left"),
+    ("seven out of ten", "screen", "pain_score"), ("that's too much", "hold", "too_much"),
+    ("a bit longer", "hold", "longer"), ("switch sides", "pull", "switch_side"),
+    ("the left side", "hold", "choose_side"), ("both knees", "setup", "variation"),
+    ("it hurts down my leg", "hold", "red_flag"), ("pins and needles", "hold", "red_flag"),
+    ("the pain is going down my leg", "setup", "red_flag"),
+]
+
+UNRELATED = [
+    "the weather is lovely today", "turn on the television", "the cat is sleeping on the sofa",
+    "we should paint the kitchen", "the garden needs watering",
+    "Gently bring your left knee up toward your armpit and breathe out",
+    "Tell me straight away if you feel anything shooting down your leg",
+    "Hold it there and keep breathing slowly",
+]
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +56,64 @@ def rec():  # type: ignore[no-untyped-def]
     from voicecoach.asr_sphinx import SphinxRecogniser
 
     return SphinxRecogniser(phase="hold")
+
+
+def _intent(rec, pcm: bytes, phase: str) -> str | None:  # type: ignore[no-untyped-def]
+    from voicecoach.asr import parse_recognitions, recognise_pcm
+
+    rec.reset()
+    rec.set_phase(phase)
+    intent: str | None = parse_recognitions(recognise_pcm(rec, pcm), phase)["intent"]
+    return intent
+
+
+@needs_tts
+def test_clean_commands_three_voices(rec) -> None:  # type: ignore[no-untyped-def]
+    right = 0
+    missed_red_flags = []
+    for text, phase, intent in COMMANDS:
+        for eng, voice in VOICES3:
+            got = _intent(rec, synth(text, eng, voice), phase)
+            right += got == intent
+            if intent == "red_flag" and got != "red_flag":
+                missed_red_flags.append((text, voice, got))
+    n = len(COMMANDS) * len(VOICES3)
+    assert not missed_red_flags
+    assert right >= n - 4, f"{right}/{n}"  # measured here: 47 of 48
+
+
+@needs_tts
+def test_commands_in_pink_noise_with_rnnoise(rec) -> None:  # type: ignore[no-untyped-def]
+    from voicecoach.denoise import denoise_pcm
+
+    right = 0
+    n = 0
+    for i, (text, phase, intent) in enumerate(COMMANDS):
+        eng, voice = VOICES3[i % len(VOICES3)]
+        noisy = mix_at_snr(synth(text, eng, voice), 10, "pink", seed=i)
+        right += _intent(rec, denoise_pcm(noisy, "rnnoise"), phase) == intent
+        n += 1
+    assert right >= n - 3, f"{right}/{n}"  # measured here: 16 of 16
+
+
+@needs_tts
+def test_unrelated_speech_and_coach_lines_are_rejected(rec) -> None:  # type: ignore[no-untyped-def]
+    accepted = []
+    for i, text in enumerate(UNRELATED):
+        eng, voice = VOICES3[i % len(VOICES3)]
+        for phase in ("hold", "screen"):
+            got = _intent(rec, synth(text, eng, voice), phase)
+            if got is not None:
+                accepted.append((text, phase, got))
+    assert len(accepted) <= 1, accepted  # measured here: 0 of 16
+
+
+def test_noises_give_no_command(rec) -> None:  # type: ignore[no-untyped-def]
+    sounds = [cough(0), cough(1), clicks(seed=0), clicks(seed=1),
+              noise_burst(seed=0, level=2000), noise_burst(seed=1, level=5000)]
+    for phase in ("hold", "screen"):
+        got = [_intent(rec, s, phase) for s in sounds]
+        assert got == [None] * len(sounds)
 
 
 @needs_tts
@@ -33,10 +127,10 @@ def test_parse_wav_files_several_voices(tmp_path: Path) -> None:
         for j, (eng, voice) in enumerate(voices):
             paths.append(str(write_wav(tmp_path / f"c{i}_{j}.wav", synth(text, eng, voice))))
             expected.append(intent)
-    out = list(parse_wav_files(paths, "hold", "pocketsphinx", None, noise_filter="none"))
+    out = list(parse_wav_files(paths, "hold", "pocketsphinx", None, noise_filter="rnnoise"))
     assert [o["input"] for o in out] == paths
     right = sum(o["intent"] == e for o, e in zip(out, expected, strict=True))
-    assert right >= 6, out  # measured here: 6 of 9 right (espeak en-gb is the hardest voice)
+    assert right >= 8, out  # measured here: 9 of 9
     for o in out:
         assert set(o) == {"input", "transcript", "intent", "slots", "confidence"}
         assert 0.0 <= o["confidence"] <= 1.0
@@ -68,28 +162,33 @@ def test_partials_arrive_before_the_final(rec) -> None:  # type: ignore[no-untyp
 
 
 @needs_tts
-@pytest.mark.parametrize("text", [
-    "Gently bring your left knee up toward your armpit and breathe out",
-    "Tell me straight away if you feel anything shooting down your leg",
-    "the weather is lovely today",
-])
-def test_coach_lines_and_unrelated_speech_are_rejected(rec, text: str) -> None:  # type: ignore[no-untyped-def]
-    from voicecoach.asr import parse_recognitions, recognise_pcm
+def test_final_result_soon_after_the_end_of_speech(rec) -> None:  # type: ignore[no-untyped-def]
+    """Latency from the audio itself: stream position of the final minus where speech ends."""
+    import numpy as np
 
-    for phase in ("hold", "screen"):
+    from voicecoach.asr import CHUNK_BYTES
+
+    lat = []
+    for text in ("stop", "pins and needles", "it hurts down my leg"):
+        pcm = synth(text, "flite", "slt") + b"\x00\x00" * 16000
+        x = np.abs(np.frombuffer(pcm, "<i2").astype(float))
+        end_s = (np.nonzero(x > 300)[0][-1] + 1) / 16000
         rec.reset()
-        rec.set_phase(phase)
-        fields = parse_recognitions(recognise_pcm(rec, synth(text)), phase)
-        assert fields["intent"] is None, fields
+        rec.set_phase("hold")
+        for i in range(0, len(pcm), CHUNK_BYTES):
+            if any(r.final and r.text for r in rec.accept(pcm[i:i + CHUNK_BYTES])):
+                lat.append((i + CHUNK_BYTES) / 32000 - end_s)
+                break
+    assert len(lat) == 3
+    assert max(lat) < 0.8, lat  # measured here: 0.50-0.58 s (100 ms chunks)
 
 
-def test_cough_gives_no_red_flag(rec) -> None:  # type: ignore[no-untyped-def]
-    from voicecoach.asr import parse_recognitions, recognise_pcm
+def test_compact_phrase_grammar_is_the_default(rec) -> None:  # type: ignore[no-untyped-def]
+    from voicecoach.grammar import phase_command_phrases
 
-    rec.reset()
-    rec.set_phase("hold")
-    fields = parse_recognitions(recognise_pcm(rec, cough(seed=1)), "hold")
-    assert fields["intent"] != "red_flag"
+    assert rec.grammar == "phrases"
+    n = sum(1 for _ in phase_command_phrases("hold"))
+    assert 100 < n < 1000
 
 
 def test_auto_engine_falls_back_to_pocketsphinx(tmp_path: Path) -> None:

@@ -64,3 +64,28 @@ def test_phrase_lists_are_bounded_lower_case_words(phase: str | None) -> None:
 def test_cue_words_cover_the_coach_lines() -> None:
     words = cue_words()
     assert {"knee", "chest", "breathe"} <= words
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_compact_command_phrases_parse_back_to_their_intent(phase: str) -> None:
+    from voicecoach.grammar import phase_command_phrases
+    from voicecoach.intents import default_parser
+    from voicecoach.protocol import phase_intents
+
+    parser = default_parser()
+    pairs = phase_command_phrases(phase)
+    assert {i for _, i in pairs} == set(phase_intents(phase))  # every intent can be heard
+    bad = [(p, i, parser.parse(p, phase).intent) for p, i in pairs
+           if parser.parse(p, phase).intent != i]
+    assert not bad
+    red = {p for p, i in pairs if i == "red_flag"}
+    for typical in ("it hurts down my leg", "pins and needles", "numbness", "tingling",
+                    "sharp pain", "shooting pain", "my foot is numb", "sciatica", "zing",
+                    "i have tingling in my foot", "the pain is going down my leg"):
+        assert typical in red
+
+
+def test_expand_phrase() -> None:
+    from voicecoach.grammar import expand_phrase
+
+    assert expand_phrase("(a|b) c [d]") == ["a c d", "a c", "b c d", "b c"]

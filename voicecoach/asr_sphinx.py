@@ -112,7 +112,7 @@ class SphinxRecogniser:
                  phone_loop_threshold: float | None = None, phone_lw: float = 2.0,
                  noise_floor: float = 25.0, garbage: str = "words",
                  garbage_vocab: str = "all", cmn_init: str | None = CMN_INIT,
-                 min_voiced_s: float = 0.02,
+                 min_voiced_s: float = 0.02, red_flag_boost: float = 1e4,
                  decoder_args: dict[str, Any] | None = None) -> None:
         try:
             from pocketsphinx import Decoder, Endpointer
@@ -137,6 +137,7 @@ class SphinxRecogniser:
         self.garbage_vocab = garbage_vocab
         self.cmn_init = cmn_init
         self.min_voiced_s = min_voiced_s
+        self.red_flag_boost = red_flag_boost
         self.last_voiced = 0.0
         self._utt_audio: list[bytes] = []
         self.last_heard = ""
@@ -234,8 +235,10 @@ class SphinxRecogniser:
 
     def _phrase_transitions(self, phase: str | None) -> tuple[list[Any], int, int]:
         """The compact phrase grammar as FSG transitions: one word chain per phrase, 0 -> 1."""
-        phrases = [p for p, _ in phase_command_phrases(phase)
-                   if all(self._known(w) for w in p.split())]
+        pairs = [(p, i) for p, i in phase_command_phrases(phase)
+                 if all(self._known(w) for w in p.split())]
+        phrases = [p for p, _ in pairs]
+        boost = {p: self.red_flag_boost for p, i in pairs if i == "red_flag"}
         if not phrases:
             raise RecogniserError(f"the '{phase}' grammar has no words pocketsphinx knows")
         trans: list[Any] = []
@@ -250,7 +253,7 @@ class SphinxRecogniser:
                 else:
                     nxt = n
                     n += 1
-                trans.append((prev, nxt, p0 if k == 0 else 1.0, w))
+                trans.append((prev, nxt, p0 * boost.get(phrase, 1.0) if k == 0 else 1.0, w))
                 prev = nxt
         return trans, n, 1
 

@@ -87,7 +87,8 @@ class RnNoiseDenoiser:
     name = "rnnoise"
     _RATE = 48000
 
-    def __init__(self) -> None:
+    def __init__(self, dither: float = 25.0, bypass_below: float | None = 60.0,
+                 window_s: float = 3.0) -> None:
         try:
             import numpy as np
             import soxr  # type: ignore[import-untyped, unused-ignore]
@@ -98,6 +99,13 @@ class RnNoiseDenoiser:
                 "(pip install pyrnnoise) or choose noise_filter none"
             ) from exc
         self._np = np
+        self.dither = dither
+        self.bypass_below = bypass_below
+        self._window_frames = int(window_s * 100)
+        self.bypassed = bypass_below is not None
+        self._rms: Any = None
+        self._raw: Any = None
+        self._rng: Any = None
         self._soxr = soxr
         self._rn = rn
         self._frame = int(rn.FRAME_SIZE)
@@ -124,6 +132,11 @@ class RnNoiseDenoiser:
         self._up = self._soxr.ResampleStream(16000, self._RATE, 1, dtype="float32", quality="HQ")
         self._down = self._soxr.ResampleStream(self._RATE, 16000, 1, dtype="float32", quality="HQ")
         self._buf48 = np.zeros(0, dtype=np.float32)
+        self._rng = np.random.default_rng(54321)
+        self._rms = np.zeros(0, dtype=np.float32)
+        self._raw = np.zeros(0, dtype=np.float32)
+        self._rest = np.zeros(0, dtype=np.float32)
+        self.bypassed = self.bypass_below is not None
         self._in_samples = 0
         self._out_samples = 0
 
@@ -146,13 +159,46 @@ class RnNoiseDenoiser:
         if last:
             # trim the padding so that output length matches input length
             y16 = y16[: max(0, self._in_samples - self._out_samples)]
+        raw, self._raw = self._raw[: len(y16)], self._raw[len(y16) :]
+        if self.bypassed and len(raw) == len(y16):
+            y16 = raw
         self._out_samples += len(y16)
         data: bytes = np.clip(np.rint(y16), -32768, 32767).astype("<i2").tobytes()
         return data
 
+    def _track_noise(self, x: Any) -> None:
+        """Estimate the noise floor (10th percentile of 10 ms frame levels over the last
+        ``window_s``) and pass audio through untouched while it is below ``bypass_below``.
+
+        Measured on synthetic commands: RNNoise lifts accuracy at 10 dB SNR from 6% to 85% but
+        costs accuracy on clean speech (84% -> 79%); a quiet input is better left alone.
+        """
+        np = self._np
+        buf = np.concatenate([self._rest, x])
+        n = len(buf) // _FRAME_16K
+        if n:
+            frames = buf[: n * _FRAME_16K].reshape(n, _FRAME_16K)
+            rms = np.sqrt((frames**2).mean(axis=1))
+            self._rms = np.concatenate([self._rms, rms])[-self._window_frames :]
+        self._rest = buf[n * _FRAME_16K :]
+        if len(self._rms) and self.bypass_below is not None:
+            floor = float(np.percentile(self._rms, 10))
+            if self.bypassed and floor > 1.5 * self.bypass_below:
+                self.bypassed = False
+                log.debug("rnnoise on (noise floor %.0f)", floor)
+            elif not self.bypassed and floor < self.bypass_below:
+                self.bypassed = True
+                log.debug("rnnoise bypassed (noise floor %.0f)", floor)
+
     def process(self, pcm: bytes) -> bytes:
         np = self._np
         x = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+        if self.bypass_below is not None:
+            self._raw = np.concatenate([self._raw, x])
+            self._track_noise(x)
+        if self.dither > 0:
+            # a faint noise floor: RNNoise mangles speech that sits in digital silence
+            x = x + self._rng.standard_normal(x.size).astype(np.float32) * np.float32(self.dither)
         self._in_samples += len(x)
         x48 = self._up.resample_chunk(x)
         return self._denoise48(x48, last=False)

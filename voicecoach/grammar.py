@@ -436,7 +436,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "someone's at the door", "my phone's ringing",
     ),
     "resume": (
-        "resume", "continue", "carry on", "go on", "keep going", "go ahead", "unpause",
+        "resume", "continue", "carry on", "go on", "go ahead", "unpause",
         "let's continue", "let's carry on", "i'm back", "ready to continue",
         "okay i'm back", "can we continue", "resume the session",
     ),
