@@ -151,8 +151,8 @@ def test_session_by_voice_red_flag_stops_with_audible_advice(
             latencies["red flag"] = answer(*args, "it hurts down my leg", "-> red_flag")
             coach.wait_for("-- session ended: red_flag --", timeout=15)
             coach.proc.wait(timeout=60)
-            advice = [t for t in speaker.loud_times(LOUD)
-                      if t >= user.loud_times(LOUD)[-1]]
+            flag_said = user.loud_times(LOUD)[-1]
+            advice = [t for t in speaker.loud_times(LOUD) if t >= flag_said]
         finally:
             coach.close()
     assert coach.proc.returncode == 0, coach.proc.stderr.read() if coach.proc.stderr else ""

@@ -22,7 +22,7 @@ lazily inside the functions that need them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -67,8 +67,9 @@ class Recogniser(Protocol):
     name: str
     """"pocketsphinx" | "vosk"."""
 
-    def set_phase(self, phase: str | None) -> None:
-        """Switch to that phase's grammar (None = all intents)."""
+    def set_phase(self, phase: str | None, intents: Sequence[str] | None = None) -> None:
+        """Switch to that phase's grammar (None = all intents); with ``intents``, only the
+        phrases of those intents (e.g. the always-on ones plus a question's answers)."""
         ...
 
     def accept(self, pcm: bytes) -> list[Recognition]:
@@ -92,8 +93,8 @@ class FilteredRecogniser:
         self.denoiser = denoiser
         self.name = inner.name
 
-    def set_phase(self, phase: str | None) -> None:
-        self.inner.set_phase(phase)
+    def set_phase(self, phase: str | None, intents: Sequence[str] | None = None) -> None:
+        self.inner.set_phase(phase, intents)
 
     def accept(self, pcm: bytes) -> list[Recognition]:
         out = self.denoiser.process(pcm)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from .asr import SAMPLE_RATE_HZ, Recognition
@@ -199,16 +200,17 @@ class SphinxRecogniser:
     def _known(self, word: str) -> bool:
         return bool(self.decoder.lookup_word(word))
 
-    def _search_name(self, phase: str | None) -> str:
-        return f"phase_{phase or 'all'}"
+    def _search_name(self, phase: str | None, intents: frozenset[str] | None = None) -> str:
+        only = "" if intents is None else "_" + "_".join(sorted(intents))
+        return f"phase_{phase or 'all'}{only}"
 
-    def _ensure_search(self, phase: str | None) -> str:
-        name = self._search_name(phase)
+    def _ensure_search(self, phase: str | None, intents: frozenset[str] | None = None) -> str:
+        name = self._search_name(phase, intents)
         if name in self._searches:
             return name
         trans: list[Any]
         if self.grammar == "phrases":
-            trans, n, final = self._phrase_transitions(phase)
+            trans, n, final = self._phrase_transitions(phase, intents)
         else:
             g = phase_graph(phase).restrict(self._known).without_epsilons()
             if not g.arcs:
@@ -233,10 +235,11 @@ class SphinxRecogniser:
         log.debug("pocketsphinx grammar %s: %d states, %d arcs", name, n, len(trans))
         return name
 
-    def _phrase_transitions(self, phase: str | None) -> tuple[list[Any], int, int]:
+    def _phrase_transitions(self, phase: str | None,
+                            intents: frozenset[str] | None = None) -> tuple[list[Any], int, int]:
         """The compact phrase grammar as FSG transitions: one word chain per phrase, 0 -> 1."""
         pairs = [(p, i) for p, i in phase_command_phrases(phase)
-                 if all(self._known(w) for w in p.split())]
+                 if all(self._known(w) for w in p.split()) and (intents is None or i in intents)]
         phrases = [p for p, _ in pairs]
         boost = {p: self.red_flag_boost for p, i in pairs if i == "red_flag"}
         if not phrases:
@@ -257,8 +260,11 @@ class SphinxRecogniser:
                 prev = nxt
         return trans, n, 1
 
-    def set_phase(self, phase: str | None) -> None:
-        name = self._ensure_search(phase)
+    def set_phase(self, phase: str | None, intents: Sequence[str] | None = None) -> None:
+        only = None if intents is None else frozenset(intents)
+        if self.grammar != "phrases":
+            only = None  # the template graph is per phase only
+        name = self._ensure_search(phase, only)
         if self._in_utt:
             # finish the current utterance quietly before switching grammars
             self.decoder.end_utt()

@@ -298,6 +298,13 @@ def default_phrase_source(max_per_intent: int = DEFAULT_MAX_PER_INTENT) -> Phras
     return phrases
 
 
+def _phrase_intent(phrase: str, phase: str | None) -> str | None:
+    """The intent the parser gives ``phrase`` in ``phase`` (phrase lists are per phase)."""
+    from .intents import default_parser
+
+    return default_parser().parse(phrase, phase).intent
+
+
 # ------------------------------------------------------------------------------ voicing
 def voiced_seconds(pcm: bytes, sample_rate_hz: int = SAMPLE_RATE_HZ,
                    threshold: float = 0.4) -> float:
@@ -363,7 +370,9 @@ class VoskRecogniser:
         self.vocabulary = model_vocabulary(self.model_path.resolve())
         self.unk = unk_token(self.vocabulary)
         self._source = phrases if phrases is not None else default_phrase_source()
-        self._grammars: dict[str | None, tuple[str, frozenset[str], frozenset[str]]] = {}
+        self._grammars: dict[tuple[str | None, frozenset[str] | None],
+                             tuple[str, frozenset[str], frozenset[str]]] = {}
+        self.intents: frozenset[str] | None = None
         self._phase_decoys = decoys
         self.runtime_grammar = (self.model_path / "graph" / "HCLr.fst").exists() or not (
             self.model_path / "graph" / "HCLG.fst").exists()
@@ -382,9 +391,15 @@ class VoskRecogniser:
     # -- grammar ---------------------------------------------------------------------------
     def _grammar(self, phase: str | None) -> tuple[str, frozenset[str], frozenset[str]]:
         """(grammar JSON, accepted phrases, filler words) for ``phase``, cached."""
-        if phase not in self._grammars:
+        key = (phase, self.intents)
+        if key not in self._grammars:
             what = f"phase {phase or 'all'}"
             phrases = filter_phrases(list(self._source(phase)), self.vocabulary, what)
+            if self.intents is not None:
+                # Keep the phrases of the intents asked for; a phrase list the parser does not
+                # know at all (another language, a test's own list) is kept whole.
+                kept = [p for p in phrases if _phrase_intent(p, phase) in self.intents]
+                phrases = kept or phrases
             if not phrases:
                 raise RecogniserError(f"no phrase of {what} is in the vocabulary of the Vosk "
                                       f"model in {self.model_path}; is it the right language?")
@@ -396,9 +411,9 @@ class VoskRecogniser:
                 fillers.add(self.unk)
             entries = phrases + decoys + ([self.unk] if self.unk else [])
             grammar = json.dumps(entries, ensure_ascii=False)
-            self._grammars[phase] = (grammar, frozenset(phrases), frozenset(fillers))
+            self._grammars[key] = (grammar, frozenset(phrases), frozenset(fillers))
             log.debug("%s: %d phrases, %d decoys", what, len(phrases), len(decoys))
-        return self._grammars[phase]
+        return self._grammars[key]
 
     def phrases(self, phase: str | None) -> frozenset[str]:
         """The phrases this recogniser accepts in ``phase`` (after the vocabulary check)."""
@@ -418,11 +433,19 @@ class VoskRecogniser:
         self._last_partial = ""
 
     # -- protocol --------------------------------------------------------------------------
-    def set_phase(self, phase: str | None) -> None:
-        """Switch grammar. A pending utterance is finished with the old grammar first."""
-        if phase == self.phase and self._rec is not None:
+    def set_phase(self, phase: str | None, intents: Sequence[str] | None = None) -> None:
+        """Switch grammar. A pending utterance is finished with the old grammar first.
+        With ``intents``, only phrases the parser maps to one of them are listened for."""
+        only = None if intents is None else frozenset(intents)
+        if phase == self.phase and only == self.intents and self._rec is not None:
             return
-        self._grammar(phase)  # fail early on an empty phrase list
+        previous = self.intents
+        self.intents = only
+        try:
+            self._grammar(phase)  # fail early on an empty phrase list
+        except RecogniserError:
+            self.intents = previous
+            raise
         if self._fed_since_final:
             self._pending += self._final(self._rec.FinalResult())
         self.phase = phase

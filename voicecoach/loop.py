@@ -23,7 +23,7 @@ from typing import Any
 
 from .coach import BARGE_IN
 from .errors import VoiceCoachError
-from .events import Action, End, Heard, HoldEnded, PhaseChanged, Say, StopSpeaking
+from .events import Action, End, Heard, HoldEnded, Listen, PhaseChanged, Say, StopSpeaking
 from .intents import IntentParser, ParseResult, default_parser, normalize
 from .runner import RealtimeSession
 from .settings import Settings
@@ -115,16 +115,17 @@ class Listener(threading.Thread):
         self.show = show
         self.stop_event = threading.Event()
         self.error: BaseException | None = None
-        self._phase: str | None = None
+        self._listen: Listen | None = None
         self._acted_on_partial: str | None = None
 
     def run(self) -> None:
         try:
             while not self.stop_event.is_set():
-                phase = self.session.phase
-                if phase != self._phase:
-                    self.rec.set_phase(phase)
-                    self._phase = phase
+                listen = self.session.listen
+                if listen is not None and listen != self._listen:
+                    # The grammar follows the coach: the phase, narrowed to a question's answers.
+                    self.rec.set_phase(listen.phase, listen.intents)
+                    self._listen = listen
                 block = self.mic.read(timeout=0.2)
                 if block is None:
                     continue
