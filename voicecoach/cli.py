@@ -170,9 +170,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def run_text(settings: Any, time_scale: float = 1.0) -> int:
     """The real session in the terminal: typed input, printed cues, real time."""
-    from .events import End, Heard, HoldEnded, PhaseChanged
+    from .events import Heard
     from .intents import default_parser
-    from .runner import PrintSpeaker, RealtimeSession
+    from .runner import PrintSpeaker, RealtimeSession, transcript_observer
 
     if not 0.01 <= time_scale <= 10:
         raise VoiceCoachError("--time-scale must be between 0.01 and 10")
@@ -183,17 +183,8 @@ def run_text(settings: Any, time_scale: float = 1.0) -> int:
         with lock:
             print(line, flush=True)
 
-    def observe(action: Any) -> None:
-        if isinstance(action, PhaseChanged):
-            side = f" ({action.side})" if action.side else ""
-            out(f"-- {action.phase}{side} --")
-        elif isinstance(action, HoldEnded):
-            out(f"   [held {action.side} for {action.seconds:.0f} s]")
-        elif isinstance(action, End):
-            out(f"-- session ended: {action.reason} --")
-
     speaker = PrintSpeaker(out, settings.speech_rate_wpm, time_scale)
-    session = RealtimeSession(settings, speaker, observe, time_scale)
+    session = RealtimeSession(settings, speaker, transcript_observer(out), time_scale)
     out("voicecoach, text mode. Type what you would say and press Enter; Ctrl-D or 'quit' exits.")
     out(SAFETY_NOTE)
 

@@ -23,9 +23,9 @@ from typing import Any
 
 from .coach import BARGE_IN
 from .errors import VoiceCoachError
-from .events import Action, End, Heard, HoldEnded, Listen, PhaseChanged, Say, StopSpeaking
+from .events import Heard, Listen
 from .intents import IntentParser, ParseResult, default_parser, normalize
-from .runner import RealtimeSession
+from .runner import RealtimeSession, transcript_observer
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -181,18 +181,7 @@ def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> i
                   volume=settings.volume)
     speaker = GatedSpeaker(tts, gate, lambda text: show(f"coach: {text}"))
 
-    def observe(action: Action) -> None:
-        if isinstance(action, PhaseChanged):
-            side = f" ({action.side})" if action.side else ""
-            show(f"-- {action.phase}{side} --")
-        elif isinstance(action, HoldEnded):
-            show(f"   [held {action.side} for {action.seconds:.0f} s]")
-        elif isinstance(action, End):
-            show(f"-- session ended: {action.reason} --")
-        elif isinstance(action, StopSpeaking | Say):
-            pass
-
-    session = RealtimeSession(settings, speaker, observe)
+    session = RealtimeSession(settings, speaker, transcript_observer(show))
     mic = Microphone(_device(settings.input_device))
     listener: Listener | None = None
     try:

@@ -17,10 +17,38 @@ from typing import Protocol
 from .clock import MonotonicClock
 from .coach import Coach, estimate_speech_seconds
 from .cues import CueBook
-from .events import Action, End, Event, Heard, Listen, Say, SpeechFinished, StopSpeaking, Tick
+from .events import (
+    Action,
+    End,
+    Event,
+    Heard,
+    HoldEnded,
+    Listen,
+    PhaseChanged,
+    Say,
+    SpeechFinished,
+    StopSpeaking,
+    Tick,
+)
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def transcript_observer(show: Callable[[str], None]) -> Callable[[Action], None]:
+    """An ``on_action`` that writes the session's milestones (phases, holds, the end) to ``show``;
+    the lines said and heard are written by the speaker and the input side."""
+
+    def observe(action: Action) -> None:
+        if isinstance(action, PhaseChanged):
+            side = f" ({action.side})" if action.side else ""
+            show(f"-- {action.phase}{side} --")
+        elif isinstance(action, HoldEnded):
+            show(f"   [held {action.side} for {action.seconds:.0f} s]")
+        elif isinstance(action, End):
+            show(f"-- session ended: {action.reason} --")
+
+    return observe
 
 
 class Speaker(Protocol):
@@ -86,6 +114,7 @@ class RealtimeSession:
         self._closing = threading.Event()
         self.end_reason: str | None = None
         self.listen: Listen | None = None
+        self._pending_speech: threading.Event | None = None  # set when the last line ends
 
     @property
     def phase(self) -> str:
@@ -120,13 +149,8 @@ class RealtimeSession:
 
     def _wait_for_last_line(self, timeout: float) -> None:
         """Let the last line (the safety advice, the goodbye) finish before returning."""
-        if not self.coach.speaking and self._pending_speech is None:
-            return
-        done = self._pending_speech
-        if done is not None:
-            done.wait(timeout)
-
-    _pending_speech: threading.Event | None = None
+        if self._pending_speech is not None:
+            self._pending_speech.wait(timeout)
 
     def _dispatch(self, actions: list[Action]) -> None:
         for a in actions:
