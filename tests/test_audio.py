@@ -138,6 +138,20 @@ def test_devices_table_and_device_choice(
 # ------------------------------------------------------------------------------- real devices
 
 
+def capture_while_playing(mic: Microphone, pcm: np.ndarray, devices: PulseDevices,
+                          seconds: float) -> list[bytes]:
+    """Play ``pcm`` into the virtual microphone and collect what ``mic`` reads for ``seconds``."""
+    player = play_into_mic(pcm, devices)
+    got: list[bytes] = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        block = mic.read(timeout=0.1)
+        if block:
+            got.append(block)
+    assert player.wait(timeout=10) == 0
+    return got
+
+
 @pytest.mark.audio
 def test_devices_lists_the_virtual_devices(pulse_devices: PulseDevices) -> None:
     from voicecoach.audio import add_subcommand
@@ -201,14 +215,7 @@ def test_microphone_captures_a_tone_played_into_the_virtual_mic(
         first = mic.read(timeout=2.0)
         assert first is not None, "the virtual microphone delivered nothing"
         mic.drain()
-        player = play_into_mic(tone(1000, 1.0, amp=0.5), pulse_devices)
-        got: list[bytes] = []
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 2.0:
-            block = mic.read(timeout=0.1)
-            if block:
-                got.append(block)
-        assert player.wait(timeout=10) == 0
+        got = capture_while_playing(mic, tone(1000, 1.0, amp=0.5), pulse_devices, 2.0)
         overflows = mic.overflows
     x = np.frombuffer(b"".join(got), dtype="<i2").astype(np.float64)
     assert 1.7 * 16000 < len(x) < 2.3 * 16000, "about 2 s of 16 kHz audio expected"
@@ -238,14 +245,7 @@ def test_microphone_resamples_when_the_device_cannot_do_16k(
         assert mic.stream_rate_hz != 16000
         assert mic.read(timeout=2.0) is not None
         mic.drain()
-        player = play_into_mic(tone(1000, 0.6, amp=0.5), pulse_devices)
-        got: list[bytes] = []
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < 1.2:
-            block = mic.read(timeout=0.1)
-            if block:
-                got.append(block)
-        assert player.wait(timeout=10) == 0
+        got = capture_while_playing(mic, tone(1000, 0.6, amp=0.5), pulse_devices, 1.2)
     x = np.frombuffer(b"".join(got), dtype="<i2")
     assert 1.0 * 16000 < len(x) < 1.4 * 16000
     assert abs(peak_hz(x, 16000) - 1000) < 10

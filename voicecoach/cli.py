@@ -14,6 +14,7 @@ from typing import Any
 from . import __version__
 from .errors import VoiceCoachError
 from .protocol import PHASES
+from .settings import ENGINES, NOISE_FILTERS
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="only what this phase accepts (plus the always-on intents)")
     parse.add_argument("--wav", nargs="+", metavar="FILE", default=[],
                        help="WAV files to recognise (any rate; mono or stereo)")
-    parse.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"), default="auto",
+    parse.add_argument("--engine", choices=ENGINES, default="auto",
                        help="speech engine for --wav (default: auto = vosk if a model is found)")
     parse.add_argument("--model", metavar="DIR", help="Vosk model directory for --wav")
-    parse.add_argument("--noise-filter", choices=("none", "rnnoise", "webrtc"), default=None,
+    parse.add_argument("--noise-filter", choices=NOISE_FILTERS, default=None,
                        help="noise suppression before recognition (default: from settings)")
     parse.set_defaults(func=cmd_parse)
 
@@ -92,14 +93,14 @@ def _add_run_args(run: argparse.ArgumentParser) -> None:
     run.add_argument("--seed", type=int, help="repeatable choice of cue wordings")
     run.add_argument("--time-scale", type=float, default=1.0,
                      help="with --text: 0.1 runs the session ten times faster (practice)")
-    run.add_argument("--engine", choices=("auto", "vosk", "pocketsphinx"),
+    run.add_argument("--engine", choices=ENGINES,
                      help="speech engine (default auto: Vosk if its model is installed)")
     run.add_argument("--model", metavar="DIR", help="Vosk model directory")
     run.add_argument("--input-device", metavar="DEV", help="microphone: index or name part")
     run.add_argument("--output-device", metavar="DEV", help="speaker: index or name part")
     run.add_argument("--rate", type=float, dest="speech_rate_wpm", help="speech rate, words/min")
     run.add_argument("--volume", type=float, help="speech volume 0.0 to 1.0")
-    run.add_argument("--noise-filter", choices=("none", "rnnoise", "webrtc"),
+    run.add_argument("--noise-filter", choices=NOISE_FILTERS,
                      help="noise suppression in front of the recogniser")
 
 
@@ -210,7 +211,6 @@ def run_text(settings: Any, time_scale: float = 1.0) -> int:
         return 130
     if reason is None:
         out("-- session closed before the end --")
-        return 0
     return 0
 
 
