@@ -252,7 +252,13 @@ class _SynthWorker:
             return Synthesis(np.zeros(0, dtype=np.int16), 22050, 0.0, self.backend)
         if self.backend == "pyttsx3":
             try:
-                pcm, sr = self._synth_pyttsx3(text, rate, voice)
+                # pyttsx3 2.99 now and then hands back a line cut short even after reporting it
+                # complete (seen in CI: 1.0 s instead of 1.3 s). A cut line is always shorter,
+                # so synthesise twice and keep the longer take (lines are cached afterwards).
+                pcm, sr = max(
+                    (self._synth_pyttsx3(text, rate, voice) for _ in range(2)),
+                    key=lambda take: len(take[0]),
+                )
             except Exception as exc:
                 if not _espeak_cli():
                     raise SpeechOutError(f"pyttsx3 failed: {exc}") from exc
