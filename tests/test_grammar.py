@@ -80,9 +80,12 @@ def test_compact_command_phrases_parse_back_to_their_intent(phase: str) -> None:
     assert not bad
     red = {p for p, i in pairs if i == "red_flag"}
     for typical in ("it hurts down my leg", "pins and needles", "numbness", "tingling",
-                    "sharp pain", "shooting pain", "my foot is numb", "sciatica", "zing",
-                    "i have tingling in my foot", "the pain is going down my leg"):
+                    "sharp pain", "shooting pain", "my foot is numb", "sciatica",
+                    "a zing down my leg", "i have tingling in my foot",
+                    "the pain is going down my leg"):
         assert typical in red
+    # Short single words that plain answers turn into (synthetic "no" -> "numb") stay out.
+    assert not red & {"numb", "burning", "electric", "zing", "tingly"}
 
 
 def test_expand_phrase() -> None:

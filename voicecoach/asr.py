@@ -58,6 +58,10 @@ class Recognition:
     """Seconds since the stream began where speech ended (for latency measurement)."""
     rejected: bool = False
     """The engine heard speech but judged it out of grammar."""
+    complete: bool = True
+    """For a partial: the text is a whole phrase of the active grammar, not just the beginning of
+    one. An early partial is often a prefix the decoder will revise ("sharp..." while "start" is
+    still being said), so the loop acts on complete partials only. Finals are always complete."""
 
 
 @runtime_checkable

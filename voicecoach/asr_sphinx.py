@@ -161,6 +161,8 @@ class SphinxRecogniser:
             raise RecogniserError(f"cannot start pocketsphinx: {exc}") from exc
         self._garbage = self._add_garbage_words()
         self._searches: set[str] = set()
+        self._search_phrases: dict[str, frozenset[str]] = {}
+        self._phrases: frozenset[str] = frozenset()
         self.phase: str | None = None
         self.ep: Any = None
         self._pending = b""
@@ -209,8 +211,10 @@ class SphinxRecogniser:
         if name in self._searches:
             return name
         trans: list[Any]
+        phrases: frozenset[str] = frozenset()  # the graph grammar has no phrase list
         if self.grammar == "phrases":
             trans, n, final = self._phrase_transitions(phase, intents)
+            phrases = frozenset(p for p, _ in self._phrase_pairs(phase, intents))
         else:
             g = phase_graph(phase).restrict(self._known).without_epsilons()
             if not g.arcs:
@@ -232,14 +236,20 @@ class SphinxRecogniser:
         fsg = self.decoder.create_fsg(name, 0, final, trans)
         self.decoder.add_fsg(name, fsg)
         self._searches.add(name)
+        self._search_phrases[name] = phrases
         log.debug("pocketsphinx grammar %s: %d states, %d arcs", name, n, len(trans))
         return name
+
+    def _phrase_pairs(self, phase: str | None,
+                      intents: frozenset[str] | None = None) -> list[tuple[str, str]]:
+        """(phrase, intent) of the compact grammar whose words the dictionary knows."""
+        return [(p, i) for p, i in phase_command_phrases(phase)
+                if all(self._known(w) for w in p.split()) and (intents is None or i in intents)]
 
     def _phrase_transitions(self, phase: str | None,
                             intents: frozenset[str] | None = None) -> tuple[list[Any], int, int]:
         """The compact phrase grammar as FSG transitions: one word chain per phrase, 0 -> 1."""
-        pairs = [(p, i) for p, i in phase_command_phrases(phase)
-                 if all(self._known(w) for w in p.split()) and (intents is None or i in intents)]
+        pairs = self._phrase_pairs(phase, intents)
         phrases = [p for p, _ in pairs]
         boost = {p: self.red_flag_boost for p, i in pairs if i == "red_flag"}
         if not phrases:
@@ -272,6 +282,7 @@ class SphinxRecogniser:
                 self._phone.end_utt()
             self._in_utt = False
         self.decoder.activate_search(name)
+        self._phrases = self._search_phrases[name]
         self.phase = phase
 
     # ------------------------------------------------------------------ streaming
@@ -442,7 +453,8 @@ class SphinxRecogniser:
             text = "" if garbage else " ".join(words)
             if text and text != self._last_partial:
                 self._last_partial = text
-                out.append(Recognition(text, 0.5, False, self._utt_start_s, now_s))
+                out.append(Recognition(text, 0.5, False, self._utt_start_s, now_s,
+                                       complete=text in self._phrases))
         else:
             out.append(self._final(float(self.ep.speech_end)))
         return out

@@ -534,4 +534,4 @@ class VoskRecogniser:
         if not any(p == text or p.startswith(text + " ") for p in accepted):
             return []
         now = self._samples_total / self.sample_rate_hz
-        return [Recognition(text, 0.0, False, now, now)]
+        return [Recognition(text, 0.0, False, now, now, complete=text in accepted)]

@@ -479,10 +479,12 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "i've got (numbness|tingling|pins and needles|a shooting pain)",
         "i have (tingling|numbness|pins and needles) in my (leg|foot|toes)",
         "i feel (tingling|numbness|a sharp pain)", "i'm getting (tingling|pins and needles)",
-        "numb", "numbness", "tingling", "tingly", "pins and needles", "sciatica",
+        # No single short words ("numb", "burning", "zing"): with the red-flag boost they stole
+        # plain answers (synthetic "no" and "nope" came out as "numb", "done" as "burning").
+        "numbness", "tingling", "pins and needles", "sciatica",
         "my sciatica", "nerve pain", "(sharp|shooting|stabbing|burning|electric) pain",
-        "burning", "electric", "electric shock", "like an electric shock", "zing",
-        "a zing down my leg", "it's sharp", "it's shooting", "it's numb", "it's tingling",
+        "electric shock", "like an electric shock", "a zing down my leg",
+        "it's sharp", "it's shooting", "it's numb", "it's tingling",
         "my (foot|leg|toes) (is|are) numb", "my (foot|leg) is tingling",
         "my (foot|leg) (feels|went|has gone) (numb|dead|weak)", "my toes are tingling",
         "my leg feels weak", "i can't feel my (foot|leg|toes)",

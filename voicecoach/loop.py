@@ -5,7 +5,8 @@ the queue, runs the noise filter and the recogniser, parses what was heard and p
 session; the main thread runs the coach (runner.RealtimeSession); the speaker plays on its own.
 
 While the coach talks, the microphone stays open. Only a red flag, stop or pause said over the
-coach cuts in (a red flag already on a *partial* result, so it acts before the sentence ends);
+coach cuts in (a red flag already on a *partial* result, so it acts before the sentence ends, once
+the partial is a whole phrase that has held for PARTIAL_STABLE_S of audio);
 anything else heard while the coach talks is dropped, and so is speech that is just the coach's
 own line coming back through the microphone.
 """
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .asr import BYTES_PER_SECOND
 from .coach import BARGE_IN
 from .errors import VoiceCoachError
 from .events import Heard, Listen
@@ -34,6 +36,11 @@ log = logging.getLogger(__name__)
 ECHO_TAIL_SECONDS = 0.6
 #: Partial results that may act before the sentence is finished.
 PARTIAL_INTENTS = ("red_flag",)
+#: Seconds of further audio a red-flag partial must survive before it acts. Early partials are
+#: revised as more audio arrives ("start" passes through "sharp"); measured on synthetic commands,
+#: real red-flag phrases become a complete partial about half a second before the speech ends, so
+#: this wait still acts before the final result would.
+PARTIAL_STABLE_S = 0.2
 
 
 @dataclass
@@ -117,6 +124,8 @@ class Listener(threading.Thread):
         self.error: BaseException | None = None
         self._listen: Listen | None = None
         self._acted_on_partial: str | None = None
+        self._fed_s = 0.0  # seconds of audio given to the recogniser
+        self._candidate: tuple[ParseResult, float] | None = None  # a partial waiting to act
 
     def run(self) -> None:
         try:
@@ -129,8 +138,10 @@ class Listener(threading.Thread):
                 block = self.mic.read(timeout=0.2)
                 if block is None:
                     continue
+                self._fed_s += len(block) / BYTES_PER_SECOND
                 for r in self.rec.accept(block):
                     self._handle(r)
+                self._act_on_stable_partial()
         except BaseException as exc:
             self.error = exc
             log.exception("listener failed")
@@ -140,15 +151,20 @@ class Listener(threading.Thread):
         if r.rejected or not r.text.strip():
             if r.final:
                 self._acted_on_partial = None
+                self._candidate = None
             return
         result = self.parser.parse(r.text, self.session.phase)
         if not r.final:
-            # A red flag or pause on a partial result acts now, once per utterance.
-            if result.intent in PARTIAL_INTENTS and self._acted_on_partial is None \
-                    and self.gate.accept(result):
-                self._acted_on_partial = result.intent
-                self._post(result, partial=True)
+            # A red flag on a partial result may act before the sentence ends, once per
+            # utterance, but only a whole phrase (not the beginning of one) that then holds for
+            # PARTIAL_STABLE_S: see _act_on_stable_partial.
+            if result.intent in PARTIAL_INTENTS and r.complete:
+                if self._candidate is None or self._candidate[0].intent != result.intent:
+                    self._candidate = (result, self._fed_s)
+            else:
+                self._candidate = None
             return
+        self._candidate = None
         already = self._acted_on_partial
         self._acted_on_partial = None
         if already is not None and (result.intent == already or already == "red_flag"):
@@ -157,6 +173,17 @@ class Listener(threading.Thread):
             log.debug("dropped while the coach talks: %r", r.text)
             return
         self._post(result)
+
+    def _act_on_stable_partial(self) -> None:
+        if self._candidate is None or self._acted_on_partial is not None:
+            return
+        result, since = self._candidate
+        if self._fed_s - since + 1e-9 < PARTIAL_STABLE_S:
+            return
+        self._candidate = None
+        if self.gate.accept(result):
+            self._acted_on_partial = result.intent
+            self._post(result, partial=True)
 
     def _post(self, result: ParseResult, partial: bool = False) -> None:
         slots = f" {dict(result.slots)}" if result.slots else ""

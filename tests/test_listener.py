@@ -1,0 +1,129 @@
+"""The listener thread's decisions on partial and final results (loop.Listener).
+
+The recogniser here replays a scripted list of results per audio block, so the timing rules can be
+checked exactly; the parser, the echo gate and the Listener are the real ones. What a real
+recogniser produces is covered in test_asr_sphinx.py and, end to end, in test_voice_e2e.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from voicecoach.asr import BYTES_PER_SECOND, Recognition
+from voicecoach.events import Heard
+from voicecoach.intents import default_parser
+from voicecoach.loop import PARTIAL_STABLE_S, EchoGate, Listener
+
+BLOCK_S = 0.1
+BLOCK = b"\0\0" * int(BLOCK_S * BYTES_PER_SECOND / 2)
+
+
+class ScriptedRecogniser:
+    """Returns the scripted results for each block fed, in order."""
+
+    name = "scripted"
+
+    def __init__(self, per_block: Sequence[Sequence[Recognition]]) -> None:
+        self.per_block = list(per_block)
+        self.phases: list[Any] = []
+
+    def set_phase(self, phase: str | None, intents: Sequence[str] | None = None) -> None:
+        self.phases.append((phase, intents))
+
+    def accept(self, pcm: bytes) -> list[Recognition]:
+        return list(self.per_block.pop(0)) if self.per_block else []
+
+    def flush(self) -> list[Recognition]:
+        return []
+
+    def reset(self) -> None:
+        pass
+
+
+class Session:
+    phase = "hold"
+    listen = None
+
+    def __init__(self) -> None:
+        self.posted: list[Heard] = []
+
+    def post(self, event: Heard) -> None:
+        self.posted.append(event)
+
+    def close(self) -> None:
+        pass
+
+
+def run(per_block: Sequence[Sequence[Recognition]],
+        phase: str = "hold") -> tuple[list[Heard], list[str]]:
+    session = Session()
+    session.phase = phase
+    shown: list[str] = []
+    listener = Listener(None, ScriptedRecogniser(per_block), default_parser(), session,  # type: ignore[arg-type]
+                        EchoGate(), shown.append)
+    for _ in range(len(per_block)):
+        listener._fed_s += BLOCK_S
+        for r in listener.rec.accept(BLOCK):
+            listener._handle(r)
+        listener._act_on_stable_partial()
+    return session.posted, shown
+
+
+def partial(text: str, complete: bool = True) -> Recognition:
+    return Recognition(text, 0.5, False, complete=complete)
+
+
+def final(text: str) -> Recognition:
+    return Recognition(text, 0.9, True)
+
+
+QUIET: list[Recognition] = []
+HOLD_BLOCKS = round(PARTIAL_STABLE_S / BLOCK_S)
+
+
+def test_stable_complete_red_flag_partial_acts_before_the_final() -> None:
+    script = [[partial("it hurts")], [partial("it hurts down my leg")]]
+    script += [QUIET] * HOLD_BLOCKS + [[final("it hurts down my leg")]]
+    posted, shown = run(script)
+    assert [h.intent for h in posted] == ["red_flag"]  # once: the final does not repeat it
+    assert "(partial)" in shown[0]
+
+
+def test_prefix_partial_does_not_act() -> None:
+    # "start" passes through "sharp" (the beginning of "sharp pain") and is then revised
+    script = [[partial("sharp", complete=False)]] + [QUIET] * (HOLD_BLOCKS + 2)
+    script += [[final("start")]]
+    posted, _ = run(script, phase="screen")
+    assert [h.intent for h in posted] == ["start"]
+
+
+def test_revised_red_flag_partial_does_not_act() -> None:
+    # a complete red-flag phrase that the decoder revises before it has held long enough
+    script = [[partial("numbness")], [partial("no")], QUIET, QUIET, [final("no")]]
+    posted, _ = run(script, phase="screen")
+    assert [h.intent for h in posted] == ["no"]
+
+
+@pytest.mark.parametrize("blocks", [0, HOLD_BLOCKS - 1])
+def test_red_flag_final_acts_when_the_partial_had_no_time(blocks: int) -> None:
+    script = [[partial("pins and needles")]] + [QUIET] * blocks + [[final("pins and needles")]]
+    posted, shown = run(script)
+    assert [h.intent for h in posted] == ["red_flag"]
+    assert "(partial)" not in shown[0]
+
+
+def test_only_red_flags_act_on_partials() -> None:
+    script = [[partial("pause")]] + [QUIET] * (HOLD_BLOCKS + 1) + [[final("pause")]]
+    posted, shown = run(script)
+    assert [h.intent for h in posted] == ["pause"]
+    assert "(partial)" not in shown[0]
+
+
+def test_rejected_final_clears_a_pending_partial() -> None:
+    script = [[partial("nerve pain")], [Recognition("", 0.0, True, rejected=True)]]
+    script += [QUIET] * (HOLD_BLOCKS + 1)
+    posted, _ = run(script)
+    assert posted == []
