@@ -74,6 +74,13 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
 
 GRAMMARS = ("phrases", "graph")
 
+#: Decoder settings that differ from PocketSphinx's defaults. Measured on 42 commands x 6
+#: synthetic voices (clean and pink noise at 10 dB) plus 120 unrelated clips: topn 8 (Gaussians
+#: scored per frame; default 4) raised clean accuracy from 73.8% to 76.2%, and a wider word-exit
+#: beam (default 7e-29) lets the garbage loop compete properly, which cut unrelated speech
+#: accepted as a command from 10.0% to 6.7%, for about 60% more CPU (0.14 -> 0.23 s per second).
+DECODER_DEFAULTS: dict[str, Any] = {"topn": 8, "wbeam": 1e-60}
+
 #: Short function words kept in the garbage loop even when command words are left out of it.
 FUNCTION_WORDS = frozenset(
     ["a", "an", "the", "my", "your", "it", "it's", "is", "are", "was", "i", "i'm", "i've",
@@ -146,7 +153,8 @@ class SphinxRecogniser:
         self.last_score: float | None = None
         try:
             self.decoder: Any = Decoder(lm=None, samprate=SAMPLE_RATE_HZ, lw=lw, loglevel="FATAL",
-                                        bestpath=False, **(decoder_args or {}))
+                                        bestpath=False,
+                                        **{**DECODER_DEFAULTS, **(decoder_args or {})})
             for word, phones in EXTRA_PRONUNCIATIONS.items():
                 if not self.decoder.lookup_word(word):
                     self.decoder.add_word(word, phones, True)

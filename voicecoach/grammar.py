@@ -413,27 +413,32 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "start", "begin", "let's go", "let's start", "let's begin", "let's do it",
         "(start|begin) the (session|stretch|exercise)", "i'm ready", "ready when you are",
         "let's get started", "let's get going", "can we start", "i want to start", "good to go",
+        "okay (start|let's start|let's go|let's begin)", "start please",
     ),
     "yes": (
         "yes", "yeah", "yep", "sure", "correct", "okay", "all right", "yes i do", "yes please",
         "that's right", "i think so", "i do", "i have", "of course", "definitely",
         "i'm in position", "i'm lying down", "yes i have a (bulging|slipped) disc",
+        "yes i (have|am|did)", "yeah i (do|have)", "okay yes",
     ),
     "no": (
         "no", "nope", "nah", "no no", "not really", "none", "nothing", "no i don't",
         "i don't", "i don't think so", "no problems", "not at all", "neither", "no difference",
         "they felt the same", "both the same", "no i'm fine", "i don't know",
+        "no thanks", "no i (haven't|didn't)", "no i'm not",
     ),
     "stop": (
         "stop", "stop it", "stop now", "stop that", "quit", "end", "cancel",
         "stop the session", "end the session", "i want to stop", "let's stop",
         "i'm done for today", "that's enough for today", "let's call it a day", "goodbye",
+        "stop please", "please stop", "okay stop",
     ),
     "pause": (
         "pause", "hold on", "hang on", "wait", "one moment", "one second", "just a moment",
         "wait a minute", "give me a minute", "pause please", "pause the session",
         "can we pause", "i need a break", "take a break", "let's take a break",
-        "someone's at the door", "my phone's ringing",
+        "someone's at the door", "my phone's ringing", "please pause", "okay pause",
+        "hold on a (second|minute)",
     ),
     "resume": (
         "resume", "continue", "carry on", "go on", "go ahead", "unpause",
