@@ -65,10 +65,7 @@ def run(per_block: Sequence[Sequence[Recognition]],
     listener = Listener(None, ScriptedRecogniser(per_block), default_parser(), session,  # type: ignore[arg-type]
                         EchoGate(), shown.append)
     for _ in range(len(per_block)):
-        listener._fed_s += BLOCK_S
-        for r in listener.rec.accept(BLOCK):
-            listener._handle(r)
-        listener._act_on_stable_partial()
+        listener.feed(BLOCK)
     return session.posted, shown
 
 

@@ -222,8 +222,9 @@ class SphinxRecogniser:
         trans: list[Any]
         phrases: frozenset[str] = frozenset()  # the graph grammar has no phrase list
         if self.grammar == "phrases":
-            trans, n, final = self._phrase_transitions(phase, intents)
-            phrases = frozenset(p for p, _ in self._phrase_pairs(phase, intents))
+            pairs = self._phrase_pairs(phase, intents)
+            trans, n, final = self._phrase_transitions(phase, pairs)
+            phrases = frozenset(p for p, _ in pairs)
         else:
             g = phase_graph(phase).restrict(self._known).without_epsilons()
             if not g.arcs:
@@ -256,9 +257,8 @@ class SphinxRecogniser:
                 if all(self._known(w) for w in p.split()) and (intents is None or i in intents)]
 
     def _phrase_transitions(self, phase: str | None,
-                            intents: frozenset[str] | None = None) -> tuple[list[Any], int, int]:
+                            pairs: list[tuple[str, str]]) -> tuple[list[Any], int, int]:
         """The compact phrase grammar as FSG transitions: one word chain per phrase, 0 -> 1."""
-        pairs = self._phrase_pairs(phase, intents)
         phrases = [p for p, _ in pairs]
         boost = {p: self.red_flag_boost for p, i in pairs if i == "red_flag"}
         if not phrases:

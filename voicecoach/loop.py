@@ -136,16 +136,19 @@ class Listener(threading.Thread):
                     self.rec.set_phase(listen.phase, listen.intents)
                     self._listen = listen
                 block = self.mic.read(timeout=0.2)
-                if block is None:
-                    continue
-                self._fed_s += len(block) / BYTES_PER_SECOND
-                for r in self.rec.accept(block):
-                    self._handle(r)
-                self._act_on_stable_partial()
+                if block is not None:
+                    self.feed(block)
         except BaseException as exc:
             self.error = exc
             log.exception("listener failed")
             self.session.close()
+
+    def feed(self, block: bytes) -> None:
+        """Recognise one block of microphone audio and act on what it completes."""
+        self._fed_s += len(block) / BYTES_PER_SECOND
+        for r in self.rec.accept(block):
+            self._handle(r)
+        self._act_on_stable_partial()
 
     def _handle(self, r: Any) -> None:
         if r.rejected or not r.text.strip():
