@@ -196,3 +196,99 @@ def test_auto_engine_falls_back_to_pocketsphinx(tmp_path: Path) -> None:
 
     r = create_recogniser("auto", model_dir=None, noise_filter="none")
     assert r.name == "pocketsphinx"
+
+
+def test_british_variants_of_us_pronunciations() -> None:
+    from voicecoach.asr_sphinx import british_variant
+
+    assert british_variant("nerve", "N ER V") == "N AH V"
+    assert british_variant("start", "S T AA R T") == "S T AA T"
+    assert british_variant("four", "F AO R") == "F AO"
+    assert british_variant("nearly", "N IH R L IY") == "N IH AH L IY"
+    assert british_variant("can't", "K AE N T") == "K AA N T"
+    assert british_variant("longer", "L AO NG G ER") == "L AO NG G AH"
+    # an r before a vowel is said in British English too; words without r stay as they are
+    assert british_variant("carry", "K AE R IY") is None
+    assert british_variant("leg", "L EH G") is None
+    assert british_variant("back", "B AE K") is None  # broad A only for the listed words
+
+
+def test_recogniser_knows_the_british_forms(rec) -> None:  # type: ignore[no-untyped-def]
+    prons = rec._pronunciations("nerve")
+    assert prons[0] == "N ER V" and "N AH V" in prons
+    assert "K AA N T" in rec._pronunciations("can't")
+    # garbage words keep the dictionary's pronunciation only
+    assert rec._pronunciations("g:nerve") == ["N ER V"]
+
+
+@needs_tts
+@pytest.mark.parametrize("text,phase,tts,voice,intent", [
+    ("no i don't", "screen", "espeak-ng", "en-gb-x-rp+m3", "no"),
+    ("tailbone heavy", "screen", "espeak-ng", "en-us", "variation"),
+    ("i have numbness", "screen", "espeak-ng", "en-us", "red_flag"),
+    ("sharp pain down my leg", "stabilise", "espeak-ng", "en-us", "red_flag"),
+])
+def test_second_pass_recovers_commands_the_live_pass_rejects(
+        text: str, phase: str, tts: str, voice: str, intent: str) -> None:
+    """Clips the live pass (running cepstral mean) throws to the garbage loop, which a second
+    decode of the whole utterance with its own mean gets right (measured on these clips, each
+    with a fresh recogniser: the front end's noise estimate carries over between utterances)."""
+    from voicecoach.asr import parse_recognitions, recognise_pcm
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    pcm = synth(text, tts, voice)
+    got = {}
+    for mode in ("none", "rejected"):
+        r = SphinxRecogniser(second_pass=mode)
+        r.set_phase(phase)
+        got[mode] = parse_recognitions(recognise_pcm(r, pcm), phase)["intent"]
+    assert got == {"none": None, "rejected": intent}
+
+
+@needs_tts
+def test_second_pass_keeps_the_running_cepstral_mean(rec) -> None:  # type: ignore[no-untyped-def]
+    """The whole-utterance decode must not replace the live mean the next utterance starts
+    from."""
+    from voicecoach.asr import recognise_pcm
+
+    rec.reset()
+    rec.set_phase("hold")
+    recognise_pcm(rec, synth("the weather is lovely today", "flite", "slt"))  # rejected
+    before = rec.decoder.get_cmn(False)
+    words = rec._batch_pass(synth("the garden needs watering", "flite", "slt"))
+    assert words[0]  # it decoded something
+    assert rec.decoder.get_cmn(False) == before
+
+
+def test_unknown_second_pass_is_a_clear_error() -> None:
+    from voicecoach.asr_sphinx import SphinxRecogniser
+    from voicecoach.errors import RecogniserError
+
+    with pytest.raises(RecogniserError, match="second pass"):
+        SphinxRecogniser(second_pass="twice")
+
+
+@needs_tts
+def test_no_second_pass_for_long_speech() -> None:
+    """Commands are short: a long rejected stretch (talk, the coach's own voice) is not
+    decoded again, so a second pass cannot turn it into a command."""
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.asr_sphinx import SECOND_PASS_MAX_S, SphinxRecogniser
+
+    r = SphinxRecogniser(phase="hold")
+    lengths: list[float] = []
+    real = r._batch_pass
+
+    def spy(audio: bytes) -> tuple[list[str], bool]:
+        lengths.append(len(audio) / 32000)
+        return real(audio)
+
+    r._batch_pass = spy  # type: ignore[method-assign]
+    short = synth("the weather is lovely today", "flite", "slt")
+    long = synth("the weather is lovely today and we should paint the kitchen before the "
+                 "garden needs watering again this summer", "flite", "slt", rate_wpm=120)
+    assert len(long) / 32000 > SECOND_PASS_MAX_S + 1
+    for pcm in (short, long):
+        r.reset()
+        assert not any(x.text for x in recognise_pcm(r, pcm) if x.final)
+    assert lengths and max(lengths) <= SECOND_PASS_MAX_S

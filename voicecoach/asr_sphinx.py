@@ -8,6 +8,14 @@
   visible in the hypothesis. Every garbage word costs ``garbage_penalty``; a command said as it is
   written wins, while unrelated speech, the coach's own lines and most noises are cheaper to
   explain as garbage. An utterance that ends on the garbage path is ``rejected``.
+* **Second pass.** An utterance the live pass rejects is decoded once more as a whole, with its
+  own cepstral mean instead of the running one (``second_pass='rejected'``). Measured on 38
+  held-out commands x 6 synthetic voices: clean accuracy 87.3% -> 89.9%, 10 dB 87.3% -> 89.5%,
+  unrelated speech accepted 1.7% -> 2.5%. Only rejected utterances of at most
+  ``SECOND_PASS_MAX_S`` pay the extra decode.
+* **British pronunciations.** The CMU dictionary is American; each command word also gets a
+  non-rhotic, broad-A form (:func:`british_variant`), which the FSG search uses as an alternative.
+  With the second pass, on the same held-out set: clean 91.7%, 10 dB 89.9%, unrelated 2.5%.
 * **Endpointing.** PocketSphinx's ``Endpointer`` (WebRTC VAD over 30 ms frames) opens and closes
   utterances; an utterance is decoded as it streams, partial hypotheses come out as partial
   :class:`~voicecoach.asr.Recognition` (only while on the command path), the final one when the
@@ -72,6 +80,37 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
     "sciatica": "S AY AE T IH K AH",
 }
 
+#: Words said with the broad A in British English ("cahn't"), besides the non-rhotic rule.
+BROAD_A_WORDS = frozenset(["can't", "calf", "pass", "after", "ask", "last", "fast", "half",
+                           "rather", "bath", "answer", "class", "laugh", "command", "commands"])
+
+_VOWELS = frozenset(["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY",
+                     "UH", "UW"])
+
+
+def british_variant(word: str, phones: str) -> str | None:
+    """A non-rhotic (Southern British) form of a CMU (US) pronunciation, or None if the same.
+
+    An r after a vowel and before a consonant or the word's end is not said ("start" S T AA T;
+    after IH/EH/UH it becomes a schwa, "nearly" N IH AH L IY), r-coloured ER is a plain schwa-like
+    AH ("nerve" N AH V, "longer" ... G AH), and the broad-A words take AA for AE ("can't").
+    """
+    ph = phones.split()
+    out: list[str] = []
+    for i, p in enumerate(ph):
+        if (p == "R" and i > 0 and ph[i - 1] in _VOWELS
+                and (i + 1 == len(ph) or ph[i + 1] not in _VOWELS)):
+            if ph[i - 1] in ("IH", "EH", "UH"):
+                out.append("AH")
+            continue
+        p = "AH" if p == "ER" else p
+        if word in BROAD_A_WORDS and p == "AE":
+            p = "AA"
+        if not (out and p == "AH" and out[-1] == "AH"):
+            out.append(p)
+    return None if out == ph else " ".join(out)
+
+
 GRAMMARS = ("phrases", "graph")
 
 #: Decoder settings that differ from PocketSphinx's defaults. Measured on 42 commands x 6
@@ -88,6 +127,11 @@ FUNCTION_WORDS = frozenset(
      "you", "me", "to", "of", "and", "in", "on", "at", "that", "this", "what", "do", "can",
      "be", "have", "has", "for", "with"])
 GARBAGE_KINDS = ("words", "phones")
+SECOND_PASSES = ("none", "rejected", "always")
+#: Longest utterance given a second pass. Commands take 0.5-3 s; a longer stretch of speech is
+#: someone talking (or the coach's own voice, whose one long line came back from a second pass
+#: as "let's call it a day" in 1 of 133 coach utterances tried) and stays rejected.
+SECOND_PASS_MAX_S = 5.0
 
 #: Cepstral mean the live CMN starts from at every :meth:`SphinxRecogniser.reset`, so each
 #: stream (each ``parse --wav`` file) is decoded from the same state: the mean the live CMN
@@ -122,6 +166,7 @@ class SphinxRecogniser:
                  noise_floor: float = 25.0, garbage: str = "words",
                  garbage_vocab: str = "all", cmn_init: str | None = CMN_INIT,
                  min_voiced_s: float = 0.02, red_flag_boost: float = 1e4,
+                 second_pass: str = "rejected", british: bool = True,
                  decoder_args: dict[str, Any] | None = None) -> None:
         try:
             from pocketsphinx import Decoder, Endpointer
@@ -147,6 +192,10 @@ class SphinxRecogniser:
         self.cmn_init = cmn_init
         self.min_voiced_s = min_voiced_s
         self.red_flag_boost = red_flag_boost
+        if second_pass not in SECOND_PASSES:
+            raise RecogniserError(f"unknown second pass '{second_pass}' (choose from "
+                                  f"{', '.join(SECOND_PASSES)})")
+        self.second_pass = second_pass
         self.last_voiced = 0.0
         self._utt_audio: list[bytes] = []
         self.last_heard = ""
@@ -159,6 +208,8 @@ class SphinxRecogniser:
             for word, phones in EXTRA_PRONUNCIATIONS.items():
                 if not self.decoder.lookup_word(word):
                     self.decoder.add_word(word, phones, True)
+            if british:
+                self._add_british_variants()
             self._phone: Any = None
             if phone_loop_threshold is not None:
                 import os
@@ -184,6 +235,30 @@ class SphinxRecogniser:
         self.reset()
 
     # ------------------------------------------------------------------ grammar
+    def _pronunciations(self, word: str) -> list[str]:
+        out: list[str] = []
+        while phones := self.decoder.lookup_word(word if not out else f"{word}({len(out) + 1})"):
+            out.append(phones)
+        return out
+
+    def _add_british_variants(self) -> None:
+        """Alternative non-rhotic pronunciations for the command words (not the garbage words):
+        the CMU dictionary is American, and "nerve", "start" or "can't" said the British way
+        otherwise score badly against it. PocketSphinx's FSG search uses alternatives itself."""
+        words = {w for ph in PHASES for p, _ in phase_command_phrases(ph) for w in p.split()}
+        added: list[tuple[str, str]] = []
+        for word in sorted(words):
+            prons = self._pronunciations(word)
+            for phones in list(prons):
+                alt = british_variant(word, phones)
+                if alt is not None and alt not in prons:
+                    prons.append(alt)
+                    added.append((f"{word}({len(prons)})", alt))
+        for i, (name, phones) in enumerate(added):
+            # update the decoder's dictionary only once, with the last word
+            self.decoder.add_word(name, phones, i == len(added) - 1)
+        log.debug("pocketsphinx: %d British pronunciations added", len(added))
+
     def _add_garbage_words(self) -> list[str]:
         if self.garbage_share <= 0:
             return []
@@ -331,8 +406,7 @@ class SphinxRecogniser:
         return max(0.0, min(1.0, conf))
 
     def _process(self, pcm: bytes) -> None:
-        if self.min_voiced_s > 0:
-            self._utt_audio.append(pcm)
+        self._utt_audio.append(pcm)
         self.decoder.process_raw(pcm, False, False)
         if self._phone is not None:
             self._phone.process_raw(pcm, False, False)
@@ -378,14 +452,15 @@ class SphinxRecogniser:
         score = self._phone_loop_score()
         self.last_score = score
         words, garbage = self._words()
+        audio = b"".join(self._utt_audio)
+        self._utt_audio = []
         self.last_heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
         if not words:
             return Recognition("", 0.0, True, self._utt_start_s, end_s, rejected=True)
         if self.min_voiced_s > 0:
             from .asr_vosk import voiced_seconds
 
-            self.last_voiced = voiced_seconds(b"".join(self._utt_audio))
-            self._utt_audio = []
+            self.last_voiced = voiced_seconds(audio)
             if self.last_voiced < self.min_voiced_s:
                 log.debug("rejected unvoiced sound (%.2f s voiced): %r", self.last_voiced,
                           self.last_heard)
@@ -396,12 +471,32 @@ class SphinxRecogniser:
             log.debug("rejected out-of-grammar utterance (phone-loop score %s): %r", score,
                       " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
+        if (self.second_pass == "always" or (garbage and self.second_pass == "rejected")) \
+                and len(audio) <= SECOND_PASS_MAX_S * 2 * SAMPLE_RATE_HZ:
+            words, garbage = self._batch_pass(audio)
         if garbage or conf < self.min_confidence:
             heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
             log.debug("rejected out-of-grammar utterance (%s): %r", "garbage" if garbage else
                       f"confidence {conf:.2f}", heard)
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
+
+    def _batch_pass(self, audio: bytes) -> tuple[list[str], bool]:
+        """Decode the finished utterance again as a whole, with its own cepstral mean.
+
+        The live pass normalises with a running mean that lags at the start of a stream; a whole
+        utterance can use its exact mean. The running mean is kept for the next utterance.
+        """
+        live_cmn = self.decoder.get_cmn(False)
+        self.decoder.start_utt()
+        self.decoder.process_raw(audio, False, True)
+        self.decoder.end_utt()
+        words, garbage = self._words()
+        self.decoder.set_cmn(live_cmn)
+        heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
+        log.debug("second pass: %r (first pass %r)", heard, self.last_heard)
+        self.last_heard = heard
+        return words, garbage
 
     def _add_noise_floor(self, pcm: bytes) -> bytes:
         """Add a faint Gaussian noise floor (``noise_floor`` rms, in 16-bit units).
