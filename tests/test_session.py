@@ -241,8 +241,8 @@ def test_only_safety_stop_and_pause_barge_in() -> None:
     assert coach.handle(Heard("start", {}, "start")) == []
     out = coach.handle(SpeechFinished())
     assert any(isinstance(a, Say) and a.cue == "screen.warning_signs" for a in out)
-    listen = [a for a in out if isinstance(a, Listen)][-1]
-    assert set(listen.intents) - {"red_flag", "stop", "pause", "resume", "repeat", "help",
+    last = [a for a in out if isinstance(a, Listen)][-1]
+    assert set(last.intents) - {"red_flag", "stop", "pause", "resume", "repeat", "help",
                                   "time_left"} == {"yes", "no"}
     assert set(BARGE_IN) == {"red_flag", "stop", "pause"}
     out = coach.handle(Heard("pause", {}, "pause"))
