@@ -292,3 +292,20 @@ def test_no_second_pass_for_long_speech() -> None:
         r.reset()
         assert not any(x.text for x in recognise_pcm(r, pcm) if x.final)
     assert lengths and max(lengths) <= SECOND_PASS_MAX_S
+
+
+@needs_tts
+def test_a_short_stop_counts_as_voiced() -> None:
+    """espeak-ng's quick "stop" has a vowel of a few tens of milliseconds; the voiced-sound
+    check must not throw it away as a noise (it did at the old pitch threshold of 0.4)."""
+    from voicecoach.asr import parse_recognitions, recognise_pcm
+    from voicecoach.asr_sphinx import VOICED_THRESHOLD, SphinxRecogniser
+    from voicecoach.asr_vosk import voiced_seconds
+
+    pcm = synth("stop", "espeak-ng", "en", rate_wpm=175)
+    r = SphinxRecogniser(phase="hold")
+    assert parse_recognitions(recognise_pcm(r, pcm), "hold")["intent"] == "stop"
+    assert r.last_voiced >= r.min_voiced_s
+    assert voiced_seconds(pcm, threshold=VOICED_THRESHOLD) > voiced_seconds(pcm)
+    for noise in (cough(seed=1), clicks(seed=1), noise_burst(seed=1)):
+        assert voiced_seconds(noise, threshold=VOICED_THRESHOLD) == 0.0

@@ -37,7 +37,7 @@ PHASE_INTENTS: dict[str, tuple[str, ...]] = {
              "choose_side"),
     "hold": ("yes", "no", "next", "done", "skip", "longer", "too_much", "choose_side",
              "switch_side", "variation"),
-    "switch_side": ("yes", "next", "done", "skip", "too_much", "variation"),
+    "switch_side": ("yes", "next", "done", "skip", "too_much", "variation", "choose_side"),
     "stabilise": ("yes", "next", "done", "skip", "too_much", "longer"),
     "paused": ("yes", "no", "start"),
     "finished": ("pain_score", "yes", "no", "done"),
