@@ -309,3 +309,10 @@ def test_a_short_stop_counts_as_voiced() -> None:
     assert voiced_seconds(pcm, threshold=VOICED_THRESHOLD) > voiced_seconds(pcm)
     for noise in (cough(seed=1), clicks(seed=1), noise_burst(seed=1)):
         assert voiced_seconds(noise, threshold=VOICED_THRESHOLD) == 0.0
+
+
+def test_decoder_args_override_the_defaults() -> None:
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    r = SphinxRecogniser(decoder_args={"bestpath": True, "topn": 4})
+    assert r.decoder.config["bestpath"] is True and r.decoder.config["topn"] == 4

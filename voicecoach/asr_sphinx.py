@@ -207,9 +207,10 @@ class SphinxRecogniser:
         self._rng: Any = None
         self.last_score: float | None = None
         try:
-            self.decoder: Any = Decoder(lm=None, samprate=SAMPLE_RATE_HZ, lw=lw, loglevel="FATAL",
-                                        bestpath=False,
-                                        **{**DECODER_DEFAULTS, **(decoder_args or {})})
+            args: dict[str, Any] = {"lm": None, "samprate": SAMPLE_RATE_HZ, "lw": lw,
+                                    "loglevel": "FATAL", "bestpath": False, **DECODER_DEFAULTS,
+                                    **(decoder_args or {})}
+            self.decoder: Any = Decoder(**args)
             for word, phones in EXTRA_PRONUNCIATIONS.items():
                 if not self.decoder.lookup_word(word):
                     self.decoder.add_word(word, phones, True)
