@@ -92,3 +92,27 @@ def test_expand_phrase() -> None:
     from voicecoach.grammar import expand_phrase
 
     assert expand_phrase("(a|b) c [d]") == ["a c d", "a c", "b c d", "b c"]
+
+
+def test_hearing_check_sets_are_consistent() -> None:
+    """The hearing check's command texts (scripts/hearing_check.py) parse to their intent as
+    text, and every unrelated sentence gives none: a miss there is the recogniser's, not the
+    parser's or the data's."""
+    from pathlib import Path
+
+    import yaml
+
+    from voicecoach.intents import default_parser
+    from voicecoach.protocol import PHASES
+
+    sets = yaml.safe_load((Path(__file__).parent / "data" / "hearing_sets.yaml").read_text())
+    parser = default_parser()
+    assert set(sets) == {"dev", "heldout", "fresh"}
+    for name, data in sets.items():
+        assert len(data["voices"]) >= 6 and all(":" in v for v in data["voices"])
+        for text, phase, intent in data["commands"]:
+            assert phase in PHASES
+            assert parser.parse(text, phase).intent == intent, (name, text, phase)
+        for text in data["unrelated"]:
+            for phase in ("screen", "setup", "pull", "hold"):
+                assert parser.parse(text, phase).intent is None, (name, text, phase)

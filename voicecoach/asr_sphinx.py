@@ -133,10 +133,12 @@ SECOND_PASSES = ("none", "rejected", "always")
 #: all 584 synthetic command clips tried have one, while white and pink noise, coughs and clicks
 #: still have none.
 VOICED_THRESHOLD = 0.25
-#: Longest utterance given a second pass. Commands take 0.5-3 s; a longer stretch of speech is
-#: someone talking (or the coach's own voice, whose one long line came back from a second pass
-#: as "let's call it a day" in 1 of 133 coach utterances tried) and stays rejected.
-SECOND_PASS_MAX_S = 5.0
+#: Longest utterance (with its 0.5 s lead-in) given a second pass. Commands take 0.5-2.5 s; a
+#: longer stretch of speech is someone talking (or the coach's own voice, whose one long line
+#: came back from a second pass as "let's call it a day" in 1 of 133 coach utterances tried) and
+#: stays rejected without paying for a second decode (a TV talking all the time would otherwise
+#: double the recogniser's CPU).
+SECOND_PASS_MAX_S = 3.5
 
 #: Cepstral mean the live CMN starts from at every :meth:`SphinxRecogniser.reset`, so each
 #: stream (each ``parse --wav`` file) is decoded from the same state: the mean the live CMN
