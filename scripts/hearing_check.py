@@ -48,7 +48,7 @@ def _run(job: tuple[Any, ...]) -> dict[str, Any]:
     import numpy as np
 
     from voicecoach.asr import create_recogniser, parse_recognitions, recognise_pcm
-    from voicecoach.bench.noise import make_noise, scale_noise
+    from voicecoach.bench.noise import make_noise, scale_noise, to_int16
     from voicecoach.wavio import read_wav_16k
 
     if _REC is None:
@@ -58,7 +58,7 @@ def _run(job: tuple[Any, ...]) -> dict[str, Any]:
         speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
         noise = make_noise("pink", len(speech), np.random.default_rng(seed))
         mixed = speech + scale_noise(speech, noise, snr)
-        pcm = np.clip(np.rint(mixed), -32768, 32767).astype("<i2").tobytes()
+        pcm = to_int16(mixed).astype("<i2").tobytes()
     _REC.reset()
     _REC.set_phase(phase)
     res = parse_recognitions(recognise_pcm(_REC, pcm), phase)

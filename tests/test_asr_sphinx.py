@@ -233,15 +233,11 @@ def test_second_pass_recovers_commands_the_live_pass_rejects(
     """Clips the live pass (running cepstral mean) throws to the garbage loop, which a second
     decode of the whole utterance with its own mean gets right (measured on these clips, each
     with a fresh recogniser: the front end's noise estimate carries over between utterances)."""
-    from voicecoach.asr import parse_recognitions, recognise_pcm
     from voicecoach.asr_sphinx import SphinxRecogniser
 
     pcm = synth(text, tts, voice)
-    got = {}
-    for mode in ("none", "rejected"):
-        r = SphinxRecogniser(second_pass=mode)
-        r.set_phase(phase)
-        got[mode] = parse_recognitions(recognise_pcm(r, pcm), phase)["intent"]
+    got = {mode: _intent(SphinxRecogniser(second_pass=mode), pcm, phase)
+           for mode in ("none", "rejected")}
     assert got == {"none": None, "rejected": intent}
 
 
@@ -298,13 +294,12 @@ def test_no_second_pass_for_long_speech() -> None:
 def test_a_short_stop_counts_as_voiced() -> None:
     """espeak-ng's quick "stop" has a vowel of a few tens of milliseconds; the voiced-sound
     check must not throw it away as a noise (it did at the old pitch threshold of 0.4)."""
-    from voicecoach.asr import parse_recognitions, recognise_pcm
     from voicecoach.asr_sphinx import VOICED_THRESHOLD, SphinxRecogniser
     from voicecoach.asr_vosk import voiced_seconds
 
     pcm = synth("stop", "espeak-ng", "en", rate_wpm=175)
     r = SphinxRecogniser(phase="hold")
-    assert parse_recognitions(recognise_pcm(r, pcm), "hold")["intent"] == "stop"
+    assert _intent(r, pcm, "hold") == "stop"
     assert r.last_voiced >= r.min_voiced_s
     assert voiced_seconds(pcm, threshold=VOICED_THRESHOLD) > voiced_seconds(pcm)
     for noise in (cough(seed=1), clicks(seed=1), noise_burst(seed=1)):

@@ -29,10 +29,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .asr import SAMPLE_RATE_HZ, Recognition
+from .asr import BYTES_PER_SECOND, SAMPLE_RATE_HZ, Recognition
 from .errors import RecogniserError
-from .grammar import cue_words, phase_command_phrases, phase_graph
-from .protocol import PHASES
+from .grammar import command_words, cue_words, phase_command_phrases, phase_graph
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +151,11 @@ PHONES: tuple[str, ...] = tuple(
      "UH", "UW", "V", "W", "Y", "Z", "ZH"])
 
 
+def _plain(words: list[str]) -> str:
+    """A hypothesis as text, garbage words without their ``g:`` mark."""
+    return " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
+
+
 def _model_dir() -> str:
     import os
 
@@ -228,7 +232,6 @@ class SphinxRecogniser:
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on bad models
             raise RecogniserError(f"cannot start pocketsphinx: {exc}") from exc
         self._garbage = self._add_garbage_words()
-        self._searches: set[str] = set()
         self._search_phrases: dict[str, frozenset[str]] = {}
         self._phrases: frozenset[str] = frozenset()
         self.phase: str | None = None
@@ -253,19 +256,21 @@ class SphinxRecogniser:
         """Alternative non-rhotic pronunciations for the command words (not the garbage words):
         the CMU dictionary is American, and "nerve", "start" or "can't" said the British way
         otherwise score badly against it. PocketSphinx's FSG search uses alternatives itself."""
-        words = {w for ph in PHASES for p, _ in phase_command_phrases(ph) for w in p.split()}
         added: list[tuple[str, str]] = []
-        for word in sorted(words):
+        for word in sorted(command_words()):
             prons = self._pronunciations(word)
             for phones in list(prons):
                 alt = british_variant(word, phones)
                 if alt is not None and alt not in prons:
                     prons.append(alt)
                     added.append((f"{word}({len(prons)})", alt))
-        for i, (name, phones) in enumerate(added):
-            # update the decoder's dictionary only once, with the last word
-            self.decoder.add_word(name, phones, i == len(added) - 1)
+        self._add_words(added)
         log.debug("pocketsphinx: %d British pronunciations added", len(added))
+
+    def _add_words(self, pairs: list[tuple[str, str]]) -> None:
+        """Add (word, phones) pairs to the dictionary, rebuilding it once, after the last."""
+        for i, (word, phones) in enumerate(pairs):
+            self.decoder.add_word(word, phones, i == len(pairs) - 1)
 
     def _add_garbage_words(self) -> list[str]:
         if self.garbage_share <= 0:
@@ -276,20 +281,15 @@ class SphinxRecogniser:
         else:
             words = set(COMMON_WORDS) | cue_words() | phase_graph(None).words
             if self.garbage_vocab != "all":
-                cmd = {w for ph in PHASES for p, _ in phase_command_phrases(ph) for w in p.split()}
+                cmd = set(command_words())
                 if self.garbage_vocab == "content":
                     cmd -= FUNCTION_WORDS
                 words -= cmd
             pairs = [(w, self.decoder.lookup_word(w)) for w in sorted(words)]
             pairs = [(w, ph) for w, ph in pairs if ph]
-        out = []
-        for i, (w, phones) in enumerate(pairs):
-            g = GARBAGE_PREFIX + w
-            # update the decoder's dictionary only once, with the last word
-            self.decoder.add_word(g, phones, i == len(pairs) - 1)
-            out.append(g)
-        log.debug("pocketsphinx garbage loop: %d words", len(out))
-        return out
+        self._add_words([(GARBAGE_PREFIX + w, phones) for w, phones in pairs])
+        log.debug("pocketsphinx garbage loop: %d words", len(pairs))
+        return [GARBAGE_PREFIX + w for w, _ in pairs]
 
     def _known(self, word: str) -> bool:
         return bool(self.decoder.lookup_word(word))
@@ -300,7 +300,7 @@ class SphinxRecogniser:
 
     def _ensure_search(self, phase: str | None, intents: frozenset[str] | None = None) -> str:
         name = self._search_name(phase, intents)
-        if name in self._searches:
+        if name in self._search_phrases:
             return name
         trans: list[Any]
         phrases: frozenset[str] = frozenset()  # the graph grammar has no phrase list
@@ -328,7 +328,6 @@ class SphinxRecogniser:
             trans.append((g2, final, 0.5))
         fsg = self.decoder.create_fsg(name, 0, final, trans)
         self.decoder.add_fsg(name, fsg)
-        self._searches.add(name)
         self._search_phrases[name] = phrases
         log.debug("pocketsphinx grammar %s: %d states, %d arcs", name, n, len(trans))
         return name
@@ -462,7 +461,7 @@ class SphinxRecogniser:
         words, garbage = self._words()
         audio = b"".join(self._utt_audio)
         self._utt_audio = []
-        self.last_heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
+        self.last_heard = _plain(words)
         if not words:
             return Recognition("", 0.0, True, self._utt_start_s, end_s, rejected=True)
         if self.min_voiced_s > 0:
@@ -480,12 +479,11 @@ class SphinxRecogniser:
                       " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         if (self.second_pass == "always" or (garbage and self.second_pass == "rejected")) \
-                and len(audio) <= SECOND_PASS_MAX_S * 2 * SAMPLE_RATE_HZ:
+                and len(audio) <= SECOND_PASS_MAX_S * BYTES_PER_SECOND:
             words, garbage = self._batch_pass(audio)
         if garbage or conf < self.min_confidence:
-            heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
             log.debug("rejected out-of-grammar utterance (%s): %r", "garbage" if garbage else
-                      f"confidence {conf:.2f}", heard)
+                      f"confidence {conf:.2f}", _plain(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
 
@@ -501,7 +499,7 @@ class SphinxRecogniser:
         self.decoder.end_utt()
         words, garbage = self._words()
         self.decoder.set_cmn(live_cmn)
-        heard = " ".join(w.removeprefix(GARBAGE_PREFIX) for w in words)
+        heard = _plain(words)
         log.debug("second pass: %r (first pass %r)", heard, self.last_heard)
         self.last_heard = heard
         return words, garbage

@@ -564,6 +564,13 @@ def intent_command_phrases(intent: str) -> tuple[str, ...]:
 
 
 @cache
+def command_words() -> frozenset[str]:
+    """Every word of the compact grammar, over all phases."""
+    return frozenset(w for i in phase_intents(None) for p in intent_command_phrases(i)
+                     for w in p.split())
+
+
+@cache
 def phase_command_phrases(phase: str | None) -> tuple[tuple[str, str], ...]:
     """(phrase, intent) pairs of the compact grammar for ``phase``: the curated phrases of the
     intents the phase accepts, each phrase once (first intent wins), in a stable order."""
