@@ -19,11 +19,9 @@ Helpers (plain functions and classes, usable without pytest):
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import wave
@@ -105,11 +103,24 @@ def play_into_mic(
     source: Path | npt.NDArray[np.int16], devices: PulseDevices, rate_hz: int = 16000
 ) -> subprocess.Popen[bytes]:
     """Start ``paplay`` of a WAV file (or int16 array) into the virtual microphone; returns it."""
-    if not isinstance(source, Path):
-        fd, name = tempfile.mkstemp(suffix=".wav", prefix="vc-mic-")
-        os.close(fd)
-        source = write_wav(Path(name), source, rate_hz)
-    return subprocess.Popen(["paplay", f"--device={devices.mic_feed_sink}", str(source)])
+    if isinstance(source, Path):
+        return subprocess.Popen(["paplay", f"--device={devices.mic_feed_sink}", str(source)])
+    # An array goes through paplay's stdin (no temporary file left behind); a thread feeds it so
+    # the caller can go on reading the microphone while it plays.
+    proc = subprocess.Popen(
+        ["paplay", f"--device={devices.mic_feed_sink}", "--raw", "--format=s16le",
+         f"--rate={rate_hz}", "--channels=1"],
+        stdin=subprocess.PIPE,
+    )
+    data = np.asarray(source, dtype="<i2").tobytes()
+
+    def feed() -> None:
+        assert proc.stdin is not None
+        with proc.stdin:
+            proc.stdin.write(data)
+
+    threading.Thread(target=feed, daemon=True).start()
+    return proc
 
 
 class MonitorRecorder:
