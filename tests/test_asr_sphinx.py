@@ -223,10 +223,7 @@ def test_recogniser_knows_the_british_forms(rec) -> None:  # type: ignore[no-unt
 
 @needs_tts
 @pytest.mark.parametrize("text,phase,tts,voice,intent", [
-    ("no i don't", "screen", "espeak-ng", "en-gb-x-rp+m3", "no"),
-    ("tailbone heavy", "screen", "espeak-ng", "en-us", "variation"),
-    ("i have numbness", "screen", "espeak-ng", "en-us", "red_flag"),
-    ("sharp pain down my leg", "stabilise", "espeak-ng", "en-us", "red_flag"),
+    ("nerve pain", "hold", "espeak-ng", "en-gb", "red_flag"),
 ])
 def test_second_pass_recovers_commands_the_live_pass_rejects(
         text: str, phase: str, tts: str, voice: str, intent: str) -> None:
@@ -311,3 +308,28 @@ def test_decoder_args_override_the_defaults() -> None:
 
     r = SphinxRecogniser(decoder_args={"bestpath": True, "topn": 4})
     assert r.decoder.config["bestpath"] is True and r.decoder.config["topn"] == 4
+
+
+def test_pink_noise_floor() -> None:
+    """The floor is pink (more power in the low band than the high band), at the set level,
+    and the same after every reset, so a file decodes the same each time."""
+    import numpy as np
+
+    from voicecoach.asr_sphinx import NOISE_FLOOR_RMS, SphinxRecogniser, pink_noise
+
+    x = pink_noise(16000, 1).astype(np.float64)
+    assert abs(np.sqrt(np.mean(x * x)) - 1.0) < 1e-3
+    power = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(x.size, 1 / 16000)
+    low, high = power[(f > 100) & (f < 200)].mean(), power[(f > 3200) & (f < 6400)].mean()
+    assert 10 < low / high < 60  # -3 dB per octave: 1/f, about 32 times over these 5 octaves
+
+    rec = SphinxRecogniser(garbage_share=0.0)
+    silence = b"\x00\x00" * 16000
+    first = rec._add_noise_floor(silence)
+    y = np.frombuffer(first, dtype="<i2").astype(np.float64)
+    assert abs(np.sqrt(np.mean(y * y)) - NOISE_FLOOR_RMS) < 0.1 * NOISE_FLOOR_RMS
+    assert rec._add_noise_floor(silence) != first  # it moves on through its loop
+    rec.reset()
+    assert rec._add_noise_floor(silence) == first
+    assert SphinxRecogniser(noise_floor=0)._add_noise_floor(silence) == silence

@@ -490,7 +490,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "my sciatica", "nerve pain", "(sharp|shooting|stabbing|burning|electric) pain",
         "electric shock", "like an electric shock", "a zing down my leg",
         "it's sharp", "it's shooting", "it's numb", "it's tingling",
-        "my (foot|leg|toes) (is|are) numb", "my (foot|leg) is tingling",
+        "my (foot|leg) is numb", "my toes are numb", "my (foot|leg) is tingling",
         "my (foot|leg) (feels|went|has gone) (numb|dead|weak)", "my toes are tingling",
         "my leg feels weak", "i can't feel my (foot|leg|toes)",
     ),
