@@ -145,3 +145,17 @@ def test_settings_validation_and_files(tmp_path: Path) -> None:
         load_settings(cfg)
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_second_pass_setting_reaches_the_recogniser(tmp_path: Path) -> None:
+    from voicecoach.asr import create_recogniser
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("second_pass = false\n")
+    s = load_settings(cfg)
+    assert s.second_pass is False and Settings().second_pass is True
+    with pytest.raises(ConfigError, match="second_pass' must be a bool"):
+        Settings().replace({"second_pass": "no"})
+    for on, mode in ((True, "rejected"), (False, "none")):
+        rec = create_recogniser("pocketsphinx", None, "screen", "none", second_pass=on)
+        assert rec.second_pass == mode  # type: ignore[attr-defined]

@@ -133,12 +133,13 @@ def _vosk_available() -> bool:
 
 
 def create_recogniser(engine: str = "auto", model_dir: str | None = None, phase: str | None = None,
-                      noise_filter: str = "rnnoise") -> Recogniser:
+                      noise_filter: str = "rnnoise", second_pass: bool = True) -> Recogniser:
     """Build a recogniser.
 
     ``engine='auto'`` picks Vosk when a model is found (``modelstore.find_model(model_dir)``) and
     the ``vosk`` package imports, else PocketSphinx; the choice and the reason are logged.
-    ``noise_filter`` is 'none' | 'rnnoise' | 'webrtc' (see :mod:`voicecoach.denoise`).
+    ``noise_filter`` is 'none' | 'rnnoise' | 'webrtc' (see :mod:`voicecoach.denoise`);
+    ``second_pass`` lets PocketSphinx decode a rejected utterance once more (Vosk ignores it).
     Raises :class:`RecogniserError` or :class:`ModelError` with a one-line message.
     """
     if engine not in ENGINES:
@@ -176,7 +177,7 @@ def create_recogniser(engine: str = "auto", model_dir: str | None = None, phase:
             log.info("engine: pocketsphinx (asked for)")
         from .asr_sphinx import SphinxRecogniser
 
-        inner = SphinxRecogniser(phase=phase)
+        inner = SphinxRecogniser(phase=phase, second_pass="rejected" if second_pass else "none")
     from .denoise import create_denoiser
 
     denoiser = create_denoiser(noise_filter)

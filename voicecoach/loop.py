@@ -205,7 +205,7 @@ def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> i
     show = out or _printer()
     parser = default_parser()
     recogniser = asr.create_recogniser(settings.engine, settings.model_dir, "screen",
-                                       settings.noise_filter)
+                                       settings.noise_filter, settings.second_pass)
     gate = EchoGate()
     tts = Speaker(output_device=_device(settings.output_device), rate_wpm=settings.speech_rate_wpm,
                   volume=settings.volume)
