@@ -34,12 +34,9 @@ _REC: Any = None
 
 
 def _wav(cache: str, tts: str, voice: str, rate: str, text: str) -> Path:
-    from voicecoach.bench.corpus import synth_key, synthesise_to
+    from voicecoach.bench.corpus import cached_wav
 
-    path = Path(cache) / f"{synth_key(tts, voice, rate, text)}.wav"
-    if not path.exists():
-        synthesise_to(path, tts, voice, rate, text)
-    return path
+    return cached_wav(Path(cache), tts, voice, rate, text)
 
 
 def _run(job: tuple[Any, ...]) -> dict[str, Any]:

@@ -460,6 +460,14 @@ def synthesise_to(path: Path, tts: str, voice: str, rate: str, text: str) -> Non
         os.replace(part, path)
 
 
+def cached_wav(cache: Path, tts: str, voice: str, rate: str, text: str) -> Path:
+    """The synthesised utterance's WAV file in ``cache``, synthesising it on a cache miss."""
+    path = cache / tts / f"{synth_key(tts, voice, rate, text)}.wav"
+    if not path.exists():
+        synthesise_to(path, tts, voice, rate, text)
+    return path
+
+
 def cached_speech(cache: Path, tts: str, voice: str, rate: str, text: str
                   ) -> npt.NDArray[np.float64]:
     """The clean synthesised utterance (silence trimmed), synthesising it on a cache miss."""
@@ -467,9 +475,7 @@ def cached_speech(cache: Path, tts: str, voice: str, rate: str, text: str
 
     from ..wavio import read_wav_16k
 
-    path = cache / tts / f"{synth_key(tts, voice, rate, text)}.wav"
-    if not path.exists():
-        synthesise_to(path, tts, voice, rate, text)
+    path = cached_wav(cache, tts, voice, rate, text)
     x = np.frombuffer(read_wav_16k(path), dtype="<i2").astype(np.float64)
     return trim(x)
 
