@@ -335,3 +335,37 @@ def test_pink_noise_floor() -> None:
     rec.reset()
     assert rec._add_noise_floor(silence) == first
     assert SphinxRecogniser(noise_floor=0)._add_noise_floor(silence) == silence
+
+
+def test_decoy_phrases_are_never_commands() -> None:
+    """The everyday decoy sentences must not be (or parse as) anything a phase accepts."""
+    from voicecoach.asr_sphinx import DECOY_PHRASES
+    from voicecoach.grammar import phase_command_phrases
+    from voicecoach.intents import default_parser
+    from voicecoach.protocol import PHASES
+
+    parser = default_parser()
+    commands = {p for ph in PHASES for p, _ in phase_command_phrases(ph)}
+    assert len(DECOY_PHRASES) == len(set(DECOY_PHRASES)) >= 40
+    for phrase in DECOY_PHRASES:
+        assert phrase not in commands
+        for phase in PHASES:
+            assert parser.parse(phrase, phase).intent is None, (phrase, phase)
+
+
+@needs_tts
+def test_decoy_phrases_are_rejected_and_commands_still_heard(rec) -> None:  # type: ignore[no-untyped-def]
+    """A decoy heard as itself is rejected: no intent, no complete partial result; a command in
+    the same grammar is still heard."""
+    from voicecoach.asr import recognise_pcm
+
+    assert rec.decoys
+    for text in ("my tea is getting cold", "can you put the kettle on"):
+        rec.reset()
+        rec.set_phase("hold")
+        results = recognise_pcm(rec, synth(text, "espeak-ng", "en-us"))
+        finals = [r for r in results if r.final]
+        assert len(finals) == 1 and finals[0].rejected and finals[0].text == "", text
+        assert not any(r.complete for r in results if not r.final), text
+        assert rec.last_heard == text
+    assert _intent(rec, synth("it hurts down my leg", "espeak-ng", "en-us"), "hold") == "red_flag"
