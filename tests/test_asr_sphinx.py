@@ -369,3 +369,15 @@ def test_decoy_phrases_are_rejected_and_commands_still_heard(rec) -> None:  # ty
         assert not any(r.complete for r in results if not r.final), text
         assert rec.last_heard == text
     assert _intent(rec, synth("it hurts down my leg", "espeak-ng", "en-us"), "hold") == "red_flag"
+
+
+@needs_tts
+@pytest.mark.parametrize("text,phase", [
+    ("i have numbness", "screen"),
+    ("i have tingling in my toes", "setup"),
+])
+def test_british_have_red_flags(rec, text: str, phase: str) -> None:  # type: ignore[no-untyped-def]
+    """espeak-ng en-gb says "have" with an open [a] the US model hears as AA; with the HH AA V
+    form these red flags are heard (both were rejected without it)."""
+    assert "HH AA V" in rec._pronunciations("have")
+    assert _intent(rec, synth(text, "espeak-ng", "en-gb"), phase) == "red_flag"

@@ -92,6 +92,9 @@ EXTRA_PRONUNCIATIONS: dict[str, str] = {
     # some people say too
     "sciatica(2)": "S AY AE D AH K AH",
     "sciatica(3)": "SH IY AE T IH K AH",
+    # the open British "a" of "have" (espeak-ng en-gb says [hav]), which the US model hears as AA:
+    # without it "i have numbness" and "i have tingling in my toes" in en-gb were rejected
+    "have(2)": "HH AA V",
 }
 
 #: Words said with the broad A in British English ("cahn't"), besides the non-rhotic rule.
