@@ -237,6 +237,7 @@ DECOY_PHRASES: tuple[str, ...] = (
     "turn the music down", "put the radio on", "that's the doorbell", "what's for lunch",
     "see you later", "thank you very much", "good morning", "good night",
 )
+_DECOY_SET = frozenset(DECOY_PHRASES)
 
 #: The US English model's phones (each becomes a one-phone garbage "word" for ``garbage='phones'``).
 PHONES: tuple[str, ...] = tuple(
@@ -329,7 +330,6 @@ class SphinxRecogniser:
             raise RecogniserError(f"cannot start pocketsphinx: {exc}") from exc
         self._garbage = self._add_garbage_words()
         self._search_phrases: dict[str, frozenset[str]] = {}
-        self._decoys: set[str] = set()
         self._phrases: frozenset[str] = frozenset()
         self.phase: str | None = None
         self.ep: Any = None
@@ -405,7 +405,6 @@ class SphinxRecogniser:
             pairs = self._phrase_pairs(phase, intents)
             trans, n, final = self._phrase_transitions(phase, pairs)
             phrases = frozenset(p for p, i in pairs if i != DECOY)
-            self._decoys |= {p for p, i in pairs if i == DECOY}
         else:
             g = phase_graph(phase).restrict(self._known).without_epsilons()
             if not g.arcs:
@@ -585,7 +584,7 @@ class SphinxRecogniser:
         if (self.second_pass == "always" or (garbage and self.second_pass == "rejected")) \
                 and len(audio) <= SECOND_PASS_MAX_S * BYTES_PER_SECOND:
             words, garbage = self._batch_pass(audio)
-        if not garbage and " ".join(words) in self._decoys:
+        if not garbage and " ".join(words) in _DECOY_SET:
             log.debug("rejected everyday phrase (decoy): %r", " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         if garbage or conf < self.min_confidence:
@@ -669,7 +668,7 @@ class SphinxRecogniser:
             self._process(frame)
         if self.ep.in_speech:
             words, garbage = self._words()
-            text = "" if garbage or " ".join(words) in self._decoys else " ".join(words)
+            text = "" if garbage or " ".join(words) in _DECOY_SET else " ".join(words)
             if text and text != self._last_partial:
                 self._last_partial = text
                 out.append(Recognition(text, 0.5, False, self._utt_start_s, now_s,
