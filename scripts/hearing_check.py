@@ -41,7 +41,7 @@ def _wav(cache: str, tts: str, voice: str, rate: str, text: str) -> Path:
 
 def _run(job: tuple[Any, ...]) -> dict[str, Any]:
     global _REC
-    kind, text, phase, want, tts, voice, rate, snr, seed, cache = job
+    kind, text, phase, want, tts, voice, rate, snr, noise_kind, seed, cache = job
     import numpy as np
 
     from voicecoach.asr import create_recogniser, parse_recognitions, recognise_pcm
@@ -53,13 +53,14 @@ def _run(job: tuple[Any, ...]) -> dict[str, Any]:
     pcm = PAD + read_wav_16k(_wav(cache, tts, voice, rate, text)) + PAD
     if snr is not None:
         speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        noise = make_noise("pink", len(speech), np.random.default_rng(seed))
+        noise = make_noise(noise_kind, len(speech), np.random.default_rng(seed))
         mixed = speech + scale_noise(speech, noise, snr)
         pcm = to_int16(mixed).astype("<i2").tobytes()
     _REC.reset()
     _REC.set_phase(phase)
     res = parse_recognitions(recognise_pcm(_REC, pcm), phase)
-    return {"kind": kind, "text": text, "phase": phase, "want": want, "voice": f"{tts}:{voice}",
+    return {"kind": kind, "text": text, "phase": phase, "want": want,
+            "voice": f"{tts}:{voice}" + ("" if rate == "normal" else f"@{rate}"),
             "snr": snr, "intent": res["intent"], "transcript": res["transcript"]}
 
 
@@ -67,23 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     import yaml
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("set", choices=("dev", "heldout", "fresh"))
+    ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen"))
+    ap.add_argument("--noise", choices=("pink", "white", "fan"), default="pink",
+                    help="the noise mixed in at 10 dB SNR (default: pink)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json", type=Path, help="write every clip's result here")
     args = ap.parse_args(argv)
     data = yaml.safe_load(SETS.read_text())[args.set]
-    voices = [v.split(":", 1) for v in data["voices"]]
-    rate = data.get("rate", "normal")
+    # "tts:voice" or "tts:voice@rate" (slow, normal or fast)
+    voices = [(*v.split("@")[0].split(":", 1), v.split("@")[1] if "@" in v else "normal")
+              for v in data["voices"]]
     cache = os.environ.get("VOICECOACH_HEARING_CACHE") or tempfile.mkdtemp(prefix="vc-hearing-")
     jobs = []
     for snr in (None, 10):
         for i, (text, phase, want) in enumerate(data["commands"]):
-            for j, (tts, voice) in enumerate(voices):
-                jobs.append(("cmd", text, phase, want, tts, voice, rate, snr, i * 17 + j, cache))
+            for j, (tts, voice, rate) in enumerate(voices):
+                jobs.append(("cmd", text, phase, want, tts, voice, rate, snr, args.noise, i * 17 + j,
+                             cache))
     phases = ("screen", "hold", "setup", "pull")
     for i, text in enumerate(data["unrelated"]):
-        for j, (tts, voice) in enumerate(voices):
-            jobs.append(("unrel", text, phases[(i + j) % 4], None, tts, voice, rate, None, i,
+        for j, (tts, voice, rate) in enumerate(voices):
+            jobs.append(("unrel", text, phases[(i + j) % 4], None, tts, voice, rate, None, None, i,
                          cache))
     t0 = time.time()
     with Pool(args.jobs) as pool:
@@ -98,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         rf = [o for o in c if o["want"] == "red_flag"]
         missed = sum(o["intent"] != "red_flag" for o in rf)
         false_rf = sum(o["intent"] == "red_flag" for o in c if o["want"] != "red_flag")
-        label = "clean" if snr is None else f"{snr} dB"
+        label = "clean" if snr is None else f"{snr} dB {args.noise}"
         print(f"{label}: {ok}/{len(c)} = {100 * ok / len(c):.1f}% intent right; red flags missed "
               f"{missed}/{len(rf)}; false red flags {false_rf}")
     u = [o for o in out if o["kind"] == "unrel"]

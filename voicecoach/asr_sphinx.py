@@ -8,7 +8,7 @@
   visible in the hypothesis. Every garbage word costs ``garbage_penalty``; a command said as it is
   written wins, while unrelated speech, the coach's own lines and most noises are cheaper to
   explain as garbage. An utterance that ends on the garbage path is ``rejected``.
-* **Decoys.** 45 everyday sentences ("my tea is getting cold", "can you turn it up") sit
+* **Decoys.** 55 everyday sentences ("my tea is getting cold", "can you turn it up") sit
   in the grammar next to the commands, on equal terms; talk that starts like a command ends on
   one of them and is rejected, instead of on the nearest command (``DECOY_PHRASES``).
 * **Second pass.** An utterance the live pass rejects is decoded once more as a whole, with its
@@ -236,6 +236,12 @@ DECOY_PHRASES: tuple[str, ...] = (
     "did you feed the cat", "did you see that", "have you seen it", "turn the tv off",
     "turn the music down", "put the radio on", "that's the doorbell", "what's for lunch",
     "see you later", "thank you very much", "good morning", "good night",
+    # openings the wider phrase list of November 26 made attractive ("i need to ...", "i'd like
+    # ...", "let me ...", "my back ...")
+    "i need to go to the shops", "i need to make a phone call", "i'd like a cup of tea",
+    "i'd like to watch something", "i like this one", "let me have a look",
+    "my back feels much better", "my back is better today", "my friend is coming over",
+    "the tv is too loud",
 )
 _DECOY_SET = frozenset(DECOY_PHRASES)
 
