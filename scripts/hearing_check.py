@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     import yaml
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen"))
+    ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen", "unseen2"))
     ap.add_argument("--noise", choices=("pink", "white", "fan"), default="pink",
                     help="the noise mixed in at 10 dB SNR (default: pink)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -83,8 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     for snr in (None, 10):
         for i, (text, phase, want) in enumerate(data["commands"]):
             for j, (tts, voice, rate) in enumerate(voices):
-                jobs.append(("cmd", text, phase, want, tts, voice, rate, snr, args.noise, i * 17 + j,
-                             cache))
+                jobs.append(("cmd", text, phase, want, tts, voice, rate, snr, args.noise,
+                             i * 17 + j, cache))
     phases = ("screen", "hold", "setup", "pull")
     for i, text in enumerate(data["unrelated"]):
         for j, (tts, voice, rate) in enumerate(voices):
