@@ -188,7 +188,7 @@ def test_compact_phrase_grammar_is_the_default(rec) -> None:  # type: ignore[no-
 
     assert rec.grammar == "phrases"
     n = sum(1 for _ in phase_command_phrases("hold"))
-    assert 100 < n < 1000
+    assert 100 < n < 2000  # November 26: 1,055 (the templates' full graph holds millions)
 
 
 def test_auto_engine_falls_back_to_pocketsphinx(tmp_path: Path) -> None:
@@ -380,3 +380,35 @@ def test_british_have_red_flags(rec, text: str, phase: str) -> None:  # type: ig
     form these red flags are heard (both were rejected without it)."""
     assert "HH AA V" in rec._pronunciations("have")
     assert _intent(rec, synth(text, "espeak-ng", "en-gb"), phase) == "red_flag"
+
+
+def test_red_flag_keywords_are_red_flags_in_every_phase() -> None:
+    """Every keyword the recogniser spots inside ordinary speech parses as a red flag wherever it
+    is heard, so a spotted keyword always ends the session."""
+    from voicecoach.asr_sphinx import RED_FLAG_KEYWORDS
+    from voicecoach.intents import default_parser
+    from voicecoach.protocol import PHASES
+
+    parser = default_parser()
+    assert len(RED_FLAG_KEYWORDS) == len(set(RED_FLAG_KEYWORDS)) >= 10
+    for kw in RED_FLAG_KEYWORDS:
+        for phase in PHASES:
+            assert parser.parse(kw, phase).intent == "red_flag", (kw, phase)
+
+
+@needs_tts
+def test_red_flag_keyword_inside_ordinary_speech() -> None:
+    """With the keyword path on, a red flag worded like no command phrase ("it feels like an
+    electric shock") is heard, with the keyword alone as the transcript; without it (the default)
+    the same audio is rejected. The coach's own lines stay rejected with it."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    with_kw = SphinxRecogniser(phase="hold", keywords=0.1)
+    without = SphinxRecogniser(phase="hold")
+    assert without.keywords == 0
+    pcm = synth("it feels like an electric shock", "espeak-ng", "en-us")
+    assert _intent(with_kw, pcm, "hold") == "red_flag"
+    assert with_kw.last_heard.endswith("electric shock")
+    assert _intent(without, pcm, "hold") is None
+    for text in UNRELATED[5:]:  # the coach's lines
+        assert _intent(with_kw, synth(text, "espeak-ng", "en-us"), "pull") is None, text
