@@ -423,7 +423,8 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "okay (start|let's start|let's go|let's begin)", "start please",
     ),
     "yes": (
-        "yes", "yeah", "yep", "yup", "sure", "correct", "okay", "all right", "fine",
+        # not "fine": real speakers' "five" (FSDD) was heard as it where pain scores are asked
+        "yes", "yeah", "yep", "yup", "sure", "correct", "okay", "all right",
         "yes please", "that's right", "i think so", "i believe so", "i do", "i have",
         "of course", "definitely", "absolutely", "got it", "sounds good", "all set",
         "i'm all set", "i'm in position", "i'm lying down", "i'm on the floor", "i'm on my back",
@@ -432,7 +433,8 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
     ),
     "no": (
         "no", "nope", "nah", "no no", "not really", "none", "nothing", "no i don't",
-        "i don't", "i haven't", "i don't think so", "no problems", "not at all", "neither",
+        # not "i haven't" alone: a real "seven" (FSDD) was heard as it
+        "i don't", "i don't think so", "no problems", "not at all", "neither",
         "no difference", "they felt the same", "both the same", "no i'm (fine|okay|good)",
         "i don't know", "not that i know of", "nothing like that", "none of those",
         "no (thanks|thank you)", "no i (haven't|didn't)", "no i'm not", "(nope|nah) not really",
@@ -444,11 +446,11 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "i (want|need|have) to stop", "i'd like to stop", "i've got to stop",
         "let's (stop|quit)", "i want to quit",
         "i'm (done|finished) for (today|now)", "that's enough for (today|now)",
-        "let's call it a day", "goodbye", "bye",
+        "let's call it a day", "goodbye",  # not "bye": a real "five" was heard as it
         "stop please", "please stop", "okay stop",
     ),
     "pause": (
-        "pause", "hold on", "hang on", "hold up", "wait", "time out",
+        "pause", "hold on", "hang on", "wait", "time out",  # not "hold up" ("four", FSDD)
         "(one|just a) (second|moment)", "(just a|wait a|hold on a|hang on a|give me a) minute",
         "(wait a|hold on a|hang on a|give me a) (second|moment)",
         "pause (the session|for a (second|minute|moment))",
