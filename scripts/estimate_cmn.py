@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from hearing_check import PAD, SETS  # noqa: E402  (the same sets and padding)
+from hearing_check import PAD, SETS, voice_spec  # noqa: E402  (the same sets and padding)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,8 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     rec.reset()
     for text, phase, _ in data["commands"]:
         for spec in data["voices"]:
-            tts, voice = spec.split(":", 1)
-            pcm = PAD + read_wav_16k(cached_wav(cache, tts, voice, "normal", text)) + PAD
+            pcm = PAD + read_wav_16k(cached_wav(cache, *voice_spec(spec), text)) + PAD
             rec.set_phase(phase)
             for i in range(0, len(pcm), 3200):
                 rec.accept(pcm[i:i + 3200])

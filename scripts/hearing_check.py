@@ -33,6 +33,14 @@ PAD = b"\x00\x00" * 6400  # 0.4 s of silence either side, as a recording would h
 _REC: Any = None
 
 
+def voice_spec(spec: str) -> tuple[str, str, str]:
+    """``"tts:voice"`` or ``"tts:voice@rate"`` (a rate of ``voicecoach.bench.corpus.RATES``) as
+    (tts, voice, rate)."""
+    head, _, rate = spec.partition("@")
+    tts, _, voice = head.partition(":")
+    return tts, voice, rate or "normal"
+
+
 def _wav(cache: str, tts: str, voice: str, rate: str, text: str) -> Path:
     from voicecoach.bench.corpus import cached_wav
 
@@ -69,15 +77,15 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen", "unseen2"))
-    ap.add_argument("--noise", choices=("pink", "white", "fan"), default="pink",
+    from voicecoach.bench.noise import NOISE_TYPES
+
+    ap.add_argument("--noise", choices=[t for t in NOISE_TYPES if t != "babble"], default="pink",
                     help="the noise mixed in at 10 dB SNR (default: pink)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json", type=Path, help="write every clip's result here")
     args = ap.parse_args(argv)
     data = yaml.safe_load(SETS.read_text())[args.set]
-    # "tts:voice" or "tts:voice@rate" (slow, normal or fast)
-    voices = [(*v.split("@")[0].split(":", 1), v.split("@")[1] if "@" in v else "normal")
-              for v in data["voices"]]
+    voices = [voice_spec(v) for v in data["voices"]]
     cache = os.environ.get("VOICECOACH_HEARING_CACHE") or tempfile.mkdtemp(prefix="vc-hearing-")
     jobs = []
     for snr in (None, 10):

@@ -289,6 +289,31 @@ def _model_dir() -> str:
     return os.path.join(os.path.dirname(pocketsphinx.__file__), "model", "en-us")
 
 
+def _chain(trans: list[Any], phrase: str, src: int, dst: int, p_first: float, n: int) -> int:
+    """Append ``phrase`` as a word chain from state ``src`` to ``dst`` (new states from ``n``,
+    the first word with probability ``p_first``); returns the next free state."""
+    words = phrase.split()
+    prev = src
+    for k, w in enumerate(words):
+        if k == len(words) - 1:
+            nxt = dst
+        else:
+            nxt = n
+            n += 1
+        trans.append((prev, nxt, p_first if k == 0 else 1.0, w))
+        prev = nxt
+    return n
+
+
+def _scale_entry(trans: list[Any], factor: float) -> list[Any]:
+    """``trans`` with every transition out of the start state scaled by ``factor``."""
+    return [(t[0], t[1], t[2] * factor, *t[3:]) if t[0] == 0 else t for t in trans]
+
+
+def _is_decoy(words: list[str]) -> bool:
+    return " ".join(words) in _DECOY_SET
+
+
 class SphinxRecogniser:
     """Streaming PocketSphinx recogniser with per-phase grammars (see the module doc)."""
 
@@ -448,8 +473,7 @@ class SphinxRecogniser:
         if self._garbage and self.garbage_share > 0:
             # start -> G (garbage share) ; G -word-> G2 ; G2 -> G (loop) | final
             gs, g2 = n + 1, n + 2
-            scale = 1.0 - self.garbage_share
-            trans = [(t[0], t[1], t[2] * scale, *t[3:]) if t[0] == 0 else t for t in trans]
+            trans = _scale_entry(trans, 1.0 - self.garbage_share)
             trans.append((0, gs, self.garbage_share))
             p = self.garbage_penalty / len(self._garbage)
             for w in self._garbage:
@@ -458,32 +482,28 @@ class SphinxRecogniser:
             trans.append((g2, final, 0.5))
             if self.keywords > 0 and self.grammar == "phrases" and (
                     intents is None or "red_flag" in intents):
-                # start -> K1 (ordinary words)* -> keyword -> K2 (ordinary words)* -> final
-                k1, k2 = n + 3, n + 4
-                nxt = n + 5
-                trans = [(t[0], t[1], t[2] * (1.0 - self.keywords), *t[3:]) if t[0] == 0 else t
-                         for t in trans]
-                trans.append((0, k1, self.keywords))
-                pk = p * self.keyword_garbage
-                for w in self._garbage:
-                    trans.append((k1, k1, pk, w))
-                    trans.append((k2, k2, pk, w))
-                trans.append((k2, final, 1.0))
-                for kw in RED_FLAG_KEYWORDS:
-                    words = kw.split()
-                    prev = k1
-                    for i, w in enumerate(words):
-                        dst = k2 if i == len(words) - 1 else nxt
-                        if dst == nxt:
-                            nxt += 1
-                        trans.append((prev, dst, 1.0 / len(RED_FLAG_KEYWORDS) if i == 0 else 1.0,
-                                      w))
-                        prev = dst
+                trans = self._add_keyword_path(trans, n + 3, final, p)
         fsg = self.decoder.create_fsg(name, 0, final, trans)
         self.decoder.add_fsg(name, fsg)
         self._search_phrases[name] = phrases
         log.debug("pocketsphinx grammar %s: %d states, %d arcs", name, n, len(trans))
         return name
+
+    def _add_keyword_path(self, trans: list[Any], first: int, final: int,
+                          p_word: float) -> list[Any]:
+        """``trans`` with the red-flag keyword path added from state 0, on states from ``first``:
+        start -> K1 (ordinary words)* -> keyword -> K2 (ordinary words)* -> final."""
+        k1, k2, n = first, first + 1, first + 2
+        trans = _scale_entry(trans, 1.0 - self.keywords)
+        trans.append((0, k1, self.keywords))
+        pk = p_word * self.keyword_garbage
+        for w in self._garbage:
+            trans.append((k1, k1, pk, w))
+            trans.append((k2, k2, pk, w))
+        trans.append((k2, final, 1.0))
+        for kw in RED_FLAG_KEYWORDS:
+            n = _chain(trans, kw, k1, k2, 1.0 / len(RED_FLAG_KEYWORDS), n)
+        return trans
 
     def _phrase_pairs(self, phase: str | None,
                       intents: frozenset[str] | None = None) -> list[tuple[str, str]]:
@@ -508,16 +528,7 @@ class SphinxRecogniser:
         n = 2
         p0 = 1.0 / len(phrases)
         for phrase in phrases:
-            words = phrase.split()
-            prev = 0
-            for k, w in enumerate(words):
-                if k == len(words) - 1:
-                    nxt = 1
-                else:
-                    nxt = n
-                    n += 1
-                trans.append((prev, nxt, p0 * boost.get(phrase, 1.0) if k == 0 else 1.0, w))
-                prev = nxt
+            n = _chain(trans, phrase, 0, 1, p0 * boost.get(phrase, 1.0), n)
         return trans, n, 1
 
     def set_phase(self, phase: str | None, intents: Sequence[str] | None = None) -> None:
@@ -645,7 +656,7 @@ class SphinxRecogniser:
             if core in _KEYWORD_SET:
                 log.debug("red-flag keyword in ordinary speech: %r", _plain(words))
                 return Recognition(core, conf, True, self._utt_start_s, end_s)
-        if not garbage and " ".join(words) in _DECOY_SET:
+        if not garbage and _is_decoy(words):
             log.debug("rejected everyday phrase (decoy): %r", " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         if garbage or conf < self.min_confidence:
@@ -729,7 +740,7 @@ class SphinxRecogniser:
             self._process(frame)
         if self.ep.in_speech:
             words, garbage = self._words()
-            text = "" if garbage or " ".join(words) in _DECOY_SET else " ".join(words)
+            text = "" if garbage or _is_decoy(words) else " ".join(words)
             if text and text != self._last_partial:
                 self._last_partial = text
                 out.append(Recognition(text, 0.5, False, self._utt_start_s, now_s,
