@@ -234,7 +234,7 @@ def test_second_pass_recovers_commands_the_live_pass_rejects(
     from voicecoach.asr_sphinx import SphinxRecogniser
 
     pcm = synth(text, tts, voice)
-    got = {mode: _intent(SphinxRecogniser(second_pass=mode), pcm, phase)
+    got = {mode: _intent(SphinxRecogniser(second_pass=mode, free_pass="none"), pcm, phase)
            for mode in ("none", "rejected")}
     assert got == {"none": None, "rejected": intent}
 
@@ -271,13 +271,19 @@ def test_no_second_pass_for_long_speech() -> None:
 
     r = SphinxRecogniser(phase="hold")
     lengths: list[float] = []
-    real = r._batch_pass
+    free_lengths: list[float] = []
+    real, real_free = r._batch_pass, r._free_pass
 
     def spy(audio: bytes) -> tuple[list[str], bool]:
         lengths.append(len(audio) / 32000)
         return real(audio)
 
+    def free_spy(audio: bytes) -> str | None:
+        free_lengths.append(len(audio) / 32000)
+        return real_free(audio)
+
     r._batch_pass = spy  # type: ignore[method-assign]
+    r._free_pass = free_spy  # type: ignore[method-assign]
     short = synth("the weather is lovely today", "flite", "slt")
     long = synth("the weather is lovely today and we should paint the kitchen before the "
                  "garden needs watering again this summer", "flite", "slt", rate_wpm=120)
@@ -286,6 +292,7 @@ def test_no_second_pass_for_long_speech() -> None:
         r.reset()
         assert not any(x.text for x in recognise_pcm(r, pcm) if x.final)
     assert lengths and max(lengths) <= SECOND_PASS_MAX_S
+    assert free_lengths and max(free_lengths) <= SECOND_PASS_MAX_S
 
 
 @needs_tts
@@ -403,8 +410,8 @@ def test_red_flag_keyword_inside_ordinary_speech() -> None:
     the same audio is rejected. The coach's own lines stay rejected with it."""
     from voicecoach.asr_sphinx import SphinxRecogniser
 
-    with_kw = SphinxRecogniser(phase="hold", keywords=0.1)
-    without = SphinxRecogniser(phase="hold")
+    with_kw = SphinxRecogniser(phase="hold", keywords=0.1, free_pass="none")
+    without = SphinxRecogniser(phase="hold", free_pass="none")
     assert without.keywords == 0
     pcm = synth("it feels like an electric shock", "espeak-ng", "en-us")
     assert _intent(with_kw, pcm, "hold") == "red_flag"
@@ -412,3 +419,91 @@ def test_red_flag_keyword_inside_ordinary_speech() -> None:
     assert _intent(without, pcm, "hold") is None
     for text in UNRELATED[5:]:  # the coach's lines
         assert _intent(with_kw, synth(text, "espeak-ng", "en-us"), "pull") is None, text
+
+
+@needs_tts
+def test_free_pass_hears_phrasings_outside_the_phrase_list() -> None:
+    """"there's tingling in my foot" is no phrase of the compact grammar: the live and second
+    passes reject it, the free pass (general language model, then the intent parser) hears the
+    red flag. Without the free pass the same audio is rejected."""
+    from voicecoach.asr_sphinx import FREE_PASS_CONFIDENCE, SphinxRecogniser
+    from voicecoach.grammar import phase_command_phrases
+
+    text = "there's tingling in my foot"
+    assert text not in {p for p, _ in phase_command_phrases("pull")}
+    pcm = synth(text, "espeak-ng", "en-us+f2")
+    free = SphinxRecogniser(phase="pull")
+    assert free.free_pass == "all"  # the default
+    assert _intent(SphinxRecogniser(phase="pull", free_pass="none"), pcm, "pull") is None
+    assert _intent(free, pcm, "pull") == "red_flag"
+    assert free.last_free == "red_flag"
+    from voicecoach.asr import recognise_pcm
+
+    free.reset()
+    free.set_phase("pull")
+    finals = [r for r in recognise_pcm(free, pcm) if r.final and not r.rejected]
+    assert finals and "tingling" in finals[0].text
+    assert finals[0].confidence == FREE_PASS_CONFIDENCE
+
+
+@needs_tts
+def test_free_pass_red_flag_only_and_allowed_intents() -> None:
+    """free_pass='red_flag' reports only red flags from the free pass, and a grammar restricted
+    to some intents (set_phase(..., intents=...)) gets nothing else from it either."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    pcm = synth("sorry i didn't catch that", "espeak-ng", "en-us+f2")
+    assert _intent(SphinxRecogniser(phase="hold"), pcm, "hold") == "repeat"
+    assert _intent(SphinxRecogniser(phase="hold", free_pass="red_flag"), pcm, "hold") is None
+    r = SphinxRecogniser(phase="hold")
+    from voicecoach.asr import recognise_pcm
+
+    r.reset()
+    r.set_phase("hold", intents=["stop", "pause", "red_flag"])
+    assert not [x for x in recognise_pcm(r, pcm) if x.final and not x.rejected]
+
+
+@needs_tts
+def test_free_pass_leaves_the_phase_grammar_and_running_mean(rec) -> None:  # type: ignore[no-untyped-def]
+    """After a free decode the phase grammar is active again and the live cepstral mean is the
+    one the next utterance starts from."""
+    rec.reset()
+    rec.set_phase("hold")
+    search = rec.decoder.current_search()
+    before = rec.decoder.get_cmn(False)
+    assert rec._free_pass(synth("the garden needs watering", "flite", "slt")) is None
+    assert rec.decoder.current_search() == search
+    assert rec.decoder.get_cmn(False) == before
+    assert _intent(rec, synth("stop", "espeak-ng", "en-us"), "hold") == "stop"
+
+
+def test_unknown_free_pass_is_a_clear_error() -> None:
+    from voicecoach.asr_sphinx import SphinxRecogniser
+    from voicecoach.errors import RecogniserError
+
+    with pytest.raises(RecogniserError, match="free pass"):
+        SphinxRecogniser(free_pass="sometimes")
+
+
+@needs_tts
+def test_free_pass_keeps_to_its_share_of_real_time() -> None:
+    """With its budget used up (a television talking all the time on a slow board) the free pass
+    is skipped; streamed audio refills the budget, and a new stream starts with a full one."""
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.asr_sphinx import FREE_PASS_BUDGET_SHARE, SphinxRecogniser
+
+    pcm = synth("there's tingling in my foot", "espeak-ng", "en-us+f2")
+    r = SphinxRecogniser(phase="pull")
+
+    def heard(debt: float, lead_in_s: float = 0.0) -> list[str]:
+        r.reset()
+        r.set_phase("pull")
+        r._free_budget = -debt
+        out = r.accept(bytes(int(lead_in_s * 32000)))
+        out += recognise_pcm(r, pcm)  # flush() resets: the budget is full again afterwards
+        return [x.text for x in out if x.final and not x.rejected]
+
+    assert heard(0.0)  # the free pass hears it
+    assert heard(10.0) == []  # in debt: skipped
+    refill = (10.0 + 1.0) / FREE_PASS_BUDGET_SHARE  # seconds of audio that pay the debt back
+    assert heard(10.0, lead_in_s=refill)

@@ -132,23 +132,26 @@ def answer(coach: CoachProcess, speaker: MonitorRecorder, user: MonitorRecorder,
 ATTEMPTS: list[int] = []
 
 
-def test_session_by_voice_red_flag_stops_with_audible_advice(
-        pulse_devices: PulseDevices, tmp_path: Path) -> None:
+def _session_to_red_flag(devices: PulseDevices, tmp_path: Path,
+                         red_flag: str) -> dict[str, float]:
+    """Start a session by voice, answer the screening, say ``red_flag`` in the set-up phase;
+    checks that it ends the session with the safety advice audible. Returns the latencies."""
     latencies: dict[str, float] = {}
-    with MonitorRecorder(pulse_devices.speaker_monitor) as speaker, \
-            MonitorRecorder(f"{pulse_devices.mic_feed_sink}.monitor") as user:
+    ATTEMPTS.clear()
+    with MonitorRecorder(devices.speaker_monitor) as speaker, \
+            MonitorRecorder(f"{devices.mic_feed_sink}.monitor") as user:
         coach = CoachProcess(tmp_path)
         try:
             coach.wait_for("listening with pocketsphinx", timeout=60)
             coach.wait_for("coach: ", timeout=30)  # the greeting
-            args = (coach, speaker, user, pulse_devices, tmp_path)
+            args = (coach, speaker, user, devices, tmp_path)
             latencies["start"] = answer(*args, "start", "-> start")
             latencies["no (warning signs)"] = answer(*args, "no", "-> no")
             latencies["no (disc)"] = answer(*args, "no", "-> no")
             latencies["pain score"] = answer(*args, "four", "-> pain_score {'score': 4}")
             coach.wait_for("-- setup --", timeout=15)
             # The red flag, while the coach is quiet in the set-up phase.
-            latencies["red flag"] = answer(*args, "it hurts down my leg", "-> red_flag")
+            latencies["red flag"] = answer(*args, red_flag, "-> red_flag")
             coach.wait_for("-- session ended: red_flag --", timeout=15)
             coach.proc.wait(timeout=60)
             flag_said = user.loud_times(LOUD)[-1]
@@ -158,8 +161,31 @@ def test_session_by_voice_red_flag_stops_with_audible_advice(
     assert coach.proc.returncode == 0, coach.proc.stderr.read() if coach.proc.stderr else ""
     # The safety advice is audible in full: many seconds of speech after the red flag.
     assert advice and advice[-1] - advice[0] > 5.0, "the safety advice was not heard in full"
+    return latencies
+
+
+def _report(latencies: dict[str, float], tmp_path: Path, name: str) -> None:
     report = "\n".join(f"{k}: {v * 1000:.0f} ms" for k, v in latencies.items())
     print(f"\nend of user speech -> coach's reply audible (attempts {ATTEMPTS}):\n{report}")
-    out = Path(os.environ.get("VC_REPORT_DIR", tmp_path)) / "e2e-latency.txt"
+    out = Path(os.environ.get("VC_REPORT_DIR", tmp_path)) / name
     out.write_text(report + "\n")
+
+
+def test_session_by_voice_red_flag_stops_with_audible_advice(
+        pulse_devices: PulseDevices, tmp_path: Path) -> None:
+    latencies = _session_to_red_flag(pulse_devices, tmp_path, "it hurts down my leg")
+    _report(latencies, tmp_path, "e2e-latency.txt")
     assert latencies["red flag"] < 1.5
+
+
+def test_red_flag_outside_the_phrase_list_stops_the_session(
+        pulse_devices: PulseDevices, tmp_path: Path) -> None:
+    """"there's tingling in my foot" is no phrase of the compact grammar: the free pass (the
+    general language model over a rejected utterance) hears it, after the end of speech."""
+    from voicecoach.grammar import phase_command_phrases
+
+    text = "there's tingling in my foot"
+    assert text not in {p for p, _ in phase_command_phrases("setup")}
+    latencies = _session_to_red_flag(pulse_devices, tmp_path, text)
+    _report({"red flag (free pass)": latencies["red flag"]}, tmp_path, "e2e-latency-free.txt")
+    assert latencies["red flag"] < 3.0

@@ -139,7 +139,8 @@ def create_recogniser(engine: str = "auto", model_dir: str | None = None, phase:
     ``engine='auto'`` picks Vosk when a model is found (``modelstore.find_model(model_dir)``) and
     the ``vosk`` package imports, else PocketSphinx; the choice and the reason are logged.
     ``noise_filter`` is 'none' | 'rnnoise' | 'webrtc' (see :mod:`voicecoach.denoise`);
-    ``second_pass`` lets PocketSphinx decode a rejected utterance once more (Vosk ignores it).
+    ``second_pass`` lets PocketSphinx decode a rejected utterance again, with the phase grammar
+    and then with its general English language model (Vosk ignores it).
     Raises :class:`RecogniserError` or :class:`ModelError` with a one-line message.
     """
     if engine not in ENGINES:
@@ -175,9 +176,10 @@ def create_recogniser(engine: str = "auto", model_dir: str | None = None, phase:
     else:
         if engine == "pocketsphinx":
             log.info("engine: pocketsphinx (asked for)")
-        from .asr_sphinx import SphinxRecogniser
+        from .asr_sphinx import FREE_PASS, SphinxRecogniser
 
-        inner = SphinxRecogniser(phase=phase, second_pass="rejected" if second_pass else "none")
+        inner = SphinxRecogniser(phase=phase, second_pass="rejected" if second_pass else "none",
+                                 free_pass=FREE_PASS if second_pass else "none")
     from .denoise import create_denoiser
 
     denoiser = create_denoiser(noise_filter)

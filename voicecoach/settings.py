@@ -64,8 +64,10 @@ class Settings:
     output_device: str | None = None
     noise_filter: str = "rnnoise"
     second_pass: bool = True
-    """PocketSphinx decodes an utterance it rejected once more as a whole: a little more accurate
-    (fewer red flags missed), up to 1.5 times the recogniser's CPU; off for slow boards."""
+    """PocketSphinx decodes a short utterance it rejected again as a whole, with the phase grammar
+    and then with its general English language model (phrasings the grammar lacks, such as
+    "there's tingling in my foot"): fewer commands and red flags missed, up to about 2.5 times
+    the recogniser's CPU while rejected speech goes on; off for slow boards."""
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
