@@ -27,10 +27,14 @@
   has at least ``FREE_PASS_MIN_WORDS`` words and the intent parser finds an intent the phase
   allows in it: phrasings no phrase of the grammar holds ("there's tingling in my foot", "sorry
   i didn't catch that") are heard, while unrelated speech decoded freely stays unrelated text.
+  It may take at most ``FREE_PASS_BUDGET_SHARE`` of real time (a budget refilled by the audio).
   Measured on November 26 (scripts/hearing_check.py sets, clean / pink noise at 10 dB): unseen2,
-  the set its idea came from, 76.4% -> 81.6% / 72.7% -> 78.0% right, red flags missed 24/72 ->
+  the set its idea came from, 76.4% -> 81.8% / 72.7% -> 78.2% right, red flags missed 24/72 ->
   11/72 / 31/72 -> 21/72, unrelated accepted 4/160 both; dev, heldout, fresh and unseen within
-  0.4 points of before, no red flag more missed, unrelated 10/560 against 10/560.
+  0.4 points of before, no red flag more missed, unrelated 10/560 against 10/560 (those runs
+  needed three words; see ``FREE_PASS_MIN_WORDS``). unseen3, written before the free pass was
+  run on it: 75.9% / 72.9% (77.4% / 73.3% with two-word transcripts), 23/88 / 30/88 red flags
+  missed, 9/160 unrelated accepted (all by the grammar, none by the free pass).
 * **British pronunciations.** The CMU dictionary is American; each command word also gets a
   non-rhotic, broad-A form (:func:`british_variant`), which the FSG search uses as an alternative.
   With the second pass, on the same held-out set: clean 91.7%, 10 dB 89.9%, unrelated 2.5%.
@@ -51,6 +55,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -156,8 +161,8 @@ FREE_SEARCH = "free"
 #: phrases the grammar holds, and a general language model turns a short clip into a frequent
 #: short phrase. With 3, two-word transcripts such as "keep going" (unseen3, 6 of 8 voices) were
 #: thrown away; over all six hearing sets, clean and 10 dB, the two-word transcripts that parsed
-#: were 12 commands heard right, 1 wrong (flite's "seven" as "i haven't", a "no") and no
-#: unrelated clip.
+#: were 12 commands heard right, 1 wrong (flite's "seven" as "i haven't", a "no": a rejection
+#: before) and no unrelated clip.
 FREE_PASS_MIN_WORDS = 2
 #: The free pass may take at most this share of real time, as a budget of decoding seconds
 #: that refills with the audio streamed and holds at most ``FREE_PASS_BUDGET_MAX_S``. It costs
@@ -167,6 +172,11 @@ FREE_PASS_MIN_WORDS = 2
 #: file) starts with a full budget.
 FREE_PASS_BUDGET_SHARE = 0.25
 FREE_PASS_BUDGET_MAX_S = 4.0
+#: Most HMMs the free search evaluates per frame (PocketSphinx's default is 30000). On 18 clips
+#: (6 sentences x espeak-ng en-us, en+f3, en-gb) 5000 decoded 27% faster with the same
+#: transcripts but one already garbled; 3000 was 48% faster but lost "sorry i didn't catch that"
+#: ("... catch matt").
+FREE_MAXHMMPF = 5000
 
 #: Decoder settings that differ from PocketSphinx's defaults. Measured on 42 commands x 6
 #: synthetic voices (clean and pink noise at 10 dB) plus 120 unrelated clips: topn 8 (Gaussians
@@ -428,7 +438,16 @@ class SphinxRecogniser:
             if free_pass != "none":
                 import os
 
-                self.decoder.add_lm_file(FREE_SEARCH, os.path.join(_model_dir(), "en-us.lm.bin"))
+                # the search reads its limits from the config when it is made: narrow them for
+                # this one search only
+                config = self.decoder.config
+                saved = config["maxhmmpf"]
+                config["maxhmmpf"] = FREE_MAXHMMPF
+                try:
+                    self.decoder.add_lm_file(FREE_SEARCH,
+                                             os.path.join(_model_dir(), "en-us.lm.bin"))
+                finally:
+                    config["maxhmmpf"] = saved
         except Exception as exc:  # pocketsphinx raises RuntimeError/ValueError on bad models
             raise RecogniserError(f"cannot start pocketsphinx: {exc}") from exc
         self._garbage = self._add_garbage_words()
@@ -728,8 +747,6 @@ class SphinxRecogniser:
         tingling in my foot"); the parser understands far more. Unrelated speech decoded freely
         stays unrelated text, which the parser turns down.
         """
-        import time
-
         from .intents import default_parser
 
         if self._free_budget <= 0:

@@ -66,8 +66,9 @@ class Settings:
     second_pass: bool = True
     """PocketSphinx decodes a short utterance it rejected again as a whole, with the phase grammar
     and then with its general English language model (phrasings the grammar lacks, such as
-    "there's tingling in my foot"): fewer commands and red flags missed, up to about 2.5 times
-    the recogniser's CPU while rejected speech goes on; off for slow boards."""
+    "there's tingling in my foot"): fewer commands and red flags missed, for about twice the
+    recogniser's CPU on speech it rejects (the free pass is held to a quarter of real time);
+    off for slow boards."""
 
     def __post_init__(self) -> None:
         def need(cond: bool, msg: str) -> None:
