@@ -166,9 +166,9 @@ FREE_SEARCH = "free"
 FREE_PASS_MIN_WORDS = 2
 #: The free pass may take at most this share of real time, as a budget of decoding seconds
 #: that refills with the audio streamed and holds at most ``FREE_PASS_BUDGET_MAX_S``. It costs
-#: about 0.36 of an utterance's length here (a Raspberry Pi 4 core is some 3 times slower); a
-#: quiet room never runs out, a television talking all the time would otherwise have the
-#: recogniser fall behind the microphone on a slow board. Every stream (every ``parse --wav``
+#: about a third of an utterance's length here (a Raspberry Pi 4 core is some 3 times slower); a
+#: quiet room never runs out, while a television talking all the time would otherwise add a
+#: free decode to every short stretch of its speech. Every stream (every ``parse --wav``
 #: file) starts with a full budget.
 FREE_PASS_BUDGET_SHARE = 0.25
 FREE_PASS_BUDGET_MAX_S = 4.0
