@@ -353,6 +353,19 @@ def _scale_entry(trans: list[Any], factor: float) -> list[Any]:
     return [(t[0], t[1], t[2] * factor, *t[3:]) if t[0] == 0 else t for t in trans]
 
 
+def _choice(value: str, choices: Sequence[str], what: str) -> str:
+    """``value`` if it is one of ``choices``, else a :class:`RecogniserError` naming them."""
+    if value not in choices:
+        raise RecogniserError(f"unknown {what} '{value}' (choose from {', '.join(choices)})")
+    return value
+
+
+def _hyp_words(text: str) -> tuple[list[str], bool]:
+    """A hypothesis's words, and whether any is on the garbage path."""
+    words = text.split()
+    return words, any(w.startswith(GARBAGE_PREFIX) for w in words)
+
+
 def _is_decoy(words: list[str]) -> bool:
     return " ".join(words) in _DECOY_SET
 
@@ -385,29 +398,19 @@ class SphinxRecogniser:
         self._ep_args = {"window": endpoint_window_s, "ratio": endpoint_ratio, "vad_mode": vad_mode,
                          "sample_rate": SAMPLE_RATE_HZ}
         self._Endpointer = Endpointer
-        if grammar not in GRAMMARS:
-            raise RecogniserError(f"unknown grammar kind '{grammar}' (choose from phrases, graph)")
-        self.grammar = grammar
+        self.grammar = _choice(grammar, GRAMMARS, "grammar kind")
         self.phone_loop_threshold = phone_loop_threshold
         self.noise_floor = noise_floor
-        if garbage not in GARBAGE_KINDS:
-            raise RecogniserError(f"unknown garbage kind '{garbage}' (choose from words, phones)")
-        self.garbage_kind = garbage
+        self.garbage_kind = _choice(garbage, GARBAGE_KINDS, "garbage kind")
         self.garbage_vocab = garbage_vocab
         self.cmn_init = cmn_init
         self.min_voiced_s = min_voiced_s
         self.red_flag_boost = red_flag_boost
-        if second_pass not in SECOND_PASSES:
-            raise RecogniserError(f"unknown second pass '{second_pass}' (choose from "
-                                  f"{', '.join(SECOND_PASSES)})")
-        self.second_pass = second_pass
+        self.second_pass = _choice(second_pass, SECOND_PASSES, "second pass")
         self.decoys = decoys
         self.keywords = keywords
         self.keyword_garbage = keyword_garbage
-        if free_pass not in FREE_PASSES:
-            raise RecogniserError(f"unknown free pass '{free_pass}' (choose from "
-                                  f"{', '.join(FREE_PASSES)})")
-        self.free_pass = free_pass
+        self.free_pass = _choice(free_pass, FREE_PASSES, "free pass")
         #: intent the last utterance got from the free pass (None: not from it)
         self.last_free: str | None = None
         self.last_free_text = ""
@@ -631,11 +634,7 @@ class SphinxRecogniser:
 
     def _words(self) -> tuple[list[str], bool]:
         hyp = self.decoder.hyp()
-        if hyp is None or not hyp.hypstr:
-            return [], False
-        words = hyp.hypstr.split()
-        garbage = any(w.startswith(GARBAGE_PREFIX) for w in words)
-        return words, garbage
+        return _hyp_words(hyp.hypstr if hyp is not None else "")
 
     def _confidence(self) -> float:
         hyp = self.decoder.hyp()
@@ -739,6 +738,25 @@ class SphinxRecogniser:
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
 
+    def _decode_whole(self, audio: bytes, search: str | None = None) -> str:
+        """Decode ``audio`` as one utterance, with its own cepstral mean (on ``search`` if given,
+        else the active grammar), and return the hypothesis text. The running mean and the active
+        search are kept for the next live utterance."""
+        live_cmn = self.decoder.get_cmn(False)
+        current = self.decoder.current_search()
+        if search is not None:
+            self.decoder.activate_search(search)
+        try:
+            self.decoder.start_utt()
+            self.decoder.process_raw(audio, False, True)
+            self.decoder.end_utt()
+            hyp = self.decoder.hyp()
+            return hyp.hypstr if hyp is not None else ""
+        finally:
+            if search is not None:
+                self.decoder.activate_search(current)
+            self.decoder.set_cmn(live_cmn)
+
     def _free_pass(self, audio: bytes) -> str | None:
         """Decode a rejected utterance with the model's general English language model; its
         transcript if the intent parser finds an intent the current grammar allows in it.
@@ -753,19 +771,10 @@ class SphinxRecogniser:
             log.debug("free pass skipped: its share of real time is used up")
             return None
         t0 = time.perf_counter()
-        search = self.decoder.current_search()
-        live_cmn = self.decoder.get_cmn(False)
-        self.decoder.activate_search(FREE_SEARCH)
         try:
-            self.decoder.start_utt()
-            self.decoder.process_raw(audio, False, True)
-            self.decoder.end_utt()
-            hyp = self.decoder.hyp()
+            text = self._decode_whole(audio, FREE_SEARCH)
         finally:
-            self.decoder.activate_search(search)
-            self.decoder.set_cmn(live_cmn)
             self._free_budget -= time.perf_counter() - t0
-        text = hyp.hypstr if hyp is not None else ""
         self.last_free_text = text
         if len(text.split()) < FREE_PASS_MIN_WORDS:
             log.debug("free pass: %r is too short to go by", text)
@@ -785,12 +794,7 @@ class SphinxRecogniser:
         The live pass normalises with a running mean that lags at the start of a stream; a whole
         utterance can use its exact mean. The running mean is kept for the next utterance.
         """
-        live_cmn = self.decoder.get_cmn(False)
-        self.decoder.start_utt()
-        self.decoder.process_raw(audio, False, True)
-        self.decoder.end_utt()
-        words, garbage = self._words()
-        self.decoder.set_cmn(live_cmn)
+        words, garbage = _hyp_words(self._decode_whole(audio))
         heard = _plain(words)
         log.debug("second pass: %r (first pass %r)", heard, self.last_heard)
         self.last_heard = heard
