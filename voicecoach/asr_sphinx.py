@@ -59,13 +59,21 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from .asr import BYTES_PER_SECOND, SAMPLE_RATE_HZ, Recognition
 from .errors import RecogniserError
-from .grammar import command_words, cue_words, intent_graph, phase_command_phrases, phase_graph
+from .grammar import (
+    WordGraph,
+    command_words,
+    cue_words,
+    intent_graph,
+    phase_command_phrases,
+    phase_graph,
+)
 
 log = logging.getLogger(__name__)
 
@@ -335,8 +343,6 @@ def _plain(words: list[str]) -> str:
 
 
 def _model_dir() -> str:
-    import os
-
     import pocketsphinx
 
     return os.path.join(os.path.dirname(pocketsphinx.__file__), "model", "en-us")
@@ -449,14 +455,10 @@ class SphinxRecogniser:
                 self._add_british_variants()
             self._phone: Any = None
             if phone_loop_threshold is not None:
-                import os
-
                 self._phone = Decoder(
                     allphone=os.path.join(_model_dir(), "en-us-phone.lm.bin"),
                     samprate=SAMPLE_RATE_HZ, lw=phone_lw, loglevel="FATAL", bestpath=False)
             if free_pass != "none":
-                import os
-
                 # the search reads its limits from the config when it is made: narrow them for
                 # this one search only
                 config = self.decoder.config
@@ -466,7 +468,7 @@ class SphinxRecogniser:
                     self.decoder.add_lm_file(FREE_SEARCH,
                                              os.path.join(_model_dir(), "en-us.lm.bin"))
                     if self.red_flag_check:
-                        red = intent_graph("red_flag").restrict(self._known).without_epsilons()
+                        red = self._speakable(intent_graph("red_flag"))
                         self.decoder.add_fsg(RED_FLAG_SEARCH, self.decoder.create_fsg(
                             RED_FLAG_SEARCH, 0, red.final, list(red.transitions())))
                 finally:
@@ -537,6 +539,15 @@ class SphinxRecogniser:
     def _known(self, word: str) -> bool:
         return bool(self.decoder.lookup_word(word))
 
+    def _speakable(self, graph: WordGraph) -> WordGraph:
+        """``graph`` with only the words the dictionary knows, ready for an FSG search."""
+        return graph.restrict(self._known).without_epsilons()
+
+    def _allows(self, intent: str) -> bool:
+        """Whether the active grammar's intent restriction (``set_phase(..., intents=)``) lets
+        ``intent`` through."""
+        return self._intents is None or intent in self._intents
+
     def _search_name(self, phase: str | None, intents: frozenset[str] | None = None) -> str:
         only = "" if intents is None else "_" + "_".join(sorted(intents))
         return f"phase_{phase or 'all'}{only}"
@@ -552,7 +563,7 @@ class SphinxRecogniser:
             trans, n, final = self._phrase_transitions(phase, pairs)
             phrases = frozenset(p for p, i in pairs if i != DECOY)
         else:
-            g = phase_graph(phase).restrict(self._known).without_epsilons()
+            g = self._speakable(phase_graph(phase))
             if not g.arcs:
                 raise RecogniserError(f"the '{phase}' grammar has no words pocketsphinx knows")
             trans = list(g.transitions())
@@ -692,6 +703,12 @@ class SphinxRecogniser:
             return None
         return math.log(score)
 
+    @staticmethod
+    def _acoustic_log_score(dec: Any) -> float:
+        """Natural-log acoustic score of the decoder's best path (no language score), summed
+        over its segments; the bindings give each segment's as a (scaled) probability."""
+        return sum(math.log(max(float(seg.ascore), 1e-300)) for seg in (dec.seg() or []))
+
     def _phone_loop_score(self) -> float | None:
         """Per-frame log acoustic score of the grammar path minus that of a free phone loop.
 
@@ -737,16 +754,16 @@ class SphinxRecogniser:
             log.debug("rejected out-of-grammar utterance (phone-loop score %s): %r", score,
                       " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
+        short = len(audio) <= SECOND_PASS_MAX_S * BYTES_PER_SECOND
         if (self.second_pass == "always" or (garbage and self.second_pass == "rejected")) \
-                and len(audio) <= SECOND_PASS_MAX_S * BYTES_PER_SECOND:
+                and short:
             words, garbage = self._batch_pass(audio)
         if garbage:
             core = " ".join(w for w in words if not w.startswith(GARBAGE_PREFIX))
             if core in _KEYWORD_SET:
                 log.debug("red-flag keyword in ordinary speech: %r", _plain(words))
                 return Recognition(core, conf, True, self._utt_start_s, end_s)
-        if (garbage or _is_decoy(words)) and self.free_pass != "none" \
-                and len(audio) <= SECOND_PASS_MAX_S * BYTES_PER_SECOND:
+        if (garbage or _is_decoy(words)) and self.free_pass != "none" and short:
             text = self._free_pass(audio)
             if text is not None:
                 return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
@@ -775,10 +792,7 @@ class SphinxRecogniser:
             hyp = self.decoder.hyp()
             if hyp is None:
                 return "", None
-            # the bindings give each segment's acoustic score as a (scaled) probability
-            score = sum(math.log(max(float(seg.ascore), 1e-300))
-                        for seg in (self.decoder.seg() or []))
-            return hyp.hypstr, score
+            return hyp.hypstr, self._acoustic_log_score(self.decoder)
         finally:
             if search is not None:
                 self.decoder.activate_search(current)
@@ -809,12 +823,11 @@ class SphinxRecogniser:
             else:
                 intent = default_parser().parse(text, self.phase).intent
                 log.debug("free pass: %r -> %s", text, intent)
-            if intent is not None and (self._intents is None or intent in self._intents) \
+            if intent is not None and self._allows(intent) \
                     and (self.free_pass == "all" or intent == "red_flag"):
                 self.last_free = intent
                 return text
-            if not self.red_flag_check or score is None \
-                    or not (self._intents is None or "red_flag" in self._intents):
+            if not self.red_flag_check or score is None or not self._allows("red_flag"):
                 return None
             heard = self._red_flag_check(audio, score)
             if heard is not None:
