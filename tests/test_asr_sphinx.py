@@ -447,16 +447,69 @@ def test_free_pass_hears_phrasings_outside_the_phrase_list() -> None:
 
 
 @needs_tts
-def test_red_flag_check_hears_what_the_free_transcript_misspells() -> None:
-    """"it's going into my foot" is no grammar phrase, and the general language model writes it
-    as something that does not parse; the red-flag check finds the template sentence and, as it
-    fits the sound at least as well as the free transcript, reports the red flag. Unrelated
+def test_free_pass_alternatives_hear_what_the_best_transcript_misspells(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """"it's going into my foot" is no grammar phrase, and the general language model's best
+    transcript of it does not parse; a transcript further down its N-best list does, and is the
+    red flag. Unrelated speech stays rejected."""
+    from voicecoach import asr_sphinx
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.intents import default_parser
+
+    parser = default_parser()
+    rec = asr_sphinx.SphinxRecogniser(phase="setup")
+    pcm = synth("it's going into my foot", "espeak-ng", "en-gb")
+    rec.reset()
+    rec.set_phase("setup")
+    finals = [r for r in recognise_pcm(rec, pcm) if r.final and not r.rejected]
+    assert len(finals) == 1 and finals[0].confidence == asr_sphinx.FREE_PASS_CONFIDENCE
+    assert parser.parse(finals[0].text, "setup").intent == "red_flag"
+    assert rec.last_free == "red_flag"
+    assert finals[0].text != rec.last_free_text  # an alternative, not the best transcript
+    assert parser.parse(rec.last_free_text, "setup").intent is None
+    for text in ("shall we have fish for tea", "the weather is lovely today"):
+        assert _intent(rec, synth(text, "espeak-ng", "en+m3"), "hold") is None, text
+        assert rec.last_free_text, text  # the free pass ran, and turned the sentence down
+    monkeypatch.setattr(asr_sphinx, "FREE_NBEST", 0)
+    assert _intent(asr_sphinx.SphinxRecogniser(phase="setup"), pcm, "setup") is None
+
+
+def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> None:
+    """The best free transcript may be read leniently; an alternative must match an intent
+    template outright and may not be a yes or a no (short fillers deep in an N-best list match
+    those), and either must be an intent the phase and the free-pass setting allow."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    rec = SphinxRecogniser(phase="screen")
+    assert rec._free_intent("all good", False) == "yes"
+    assert rec._free_intent("all good", True) is None
+    assert rec._free_intent("the sharp closes at five", False) == "red_flag"  # a warning word
+    assert rec._free_intent("the sharp closes at five", True) is None
+    assert rec._free_intent("it's going into my foot", True) == "red_flag"
+    assert rec._free_intent("can i do both at once", True) == "variation"
+    assert rec._free_intent("go", False) is None  # fewer than FREE_PASS_MIN_WORDS
+    rec.set_phase("hold", intents=["pause", "stop"])
+    assert rec._free_intent("it's going into my foot", True) is None
+    assert rec._free_intent("can we pause", True) == "pause"
+    red_only = SphinxRecogniser(phase="screen", free_pass="red_flag")
+    assert red_only._free_intent("can i do both at once", False) is None
+    assert red_only._free_intent("it's going into my foot", True) == "red_flag"
+
+
+@needs_tts
+def test_red_flag_check_hears_what_the_free_transcript_misspells(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the N-best alternatives off, "it's going into my foot" (no grammar phrase) gets a
+    free transcript that does not parse; the red-flag check finds the template sentence and, as
+    it fits the sound at least as well as the free transcript, reports the red flag. Unrelated
     speech forced onto a red-flag sentence often fits worse than its own words and stays
     rejected; not always, which is why the check is off by default (see its docstring)."""
+    from voicecoach import asr_sphinx
     from voicecoach.asr import recognise_pcm
     from voicecoach.asr_sphinx import FREE_PASS_CONFIDENCE, SphinxRecogniser
     from voicecoach.intents import default_parser
 
+    monkeypatch.setattr(asr_sphinx, "FREE_NBEST", 0)
     rec = SphinxRecogniser(phase="setup", red_flag_check=True)
     pcm = synth("it's going into my foot", "espeak-ng", "en-gb")
     assert _intent(SphinxRecogniser(phase="setup"), pcm, "setup") is None  # off by default
