@@ -203,7 +203,7 @@ FREE_MAXHMMPF = 5000
 FREE_NBEST = 20
 #: Intents an alternative may not give. Deep in an N-best list short fillers turn up that match
 #: the yes and no templates ("all good", "well yeah", "no please please" for "both knees
-#: please"): 7 of 11 wrong answers in the tuning clips, and no command put right. The best
+#: please"): 9 of 11 wrong answers in the tuning clips, and no command put right. The best
 #: transcript may still give them.
 FREE_NBEST_EXCLUDED = frozenset({"yes", "no"})
 #: The red-flag check (:meth:`SphinxRecogniser._red_flag_check`): the search over every sentence
