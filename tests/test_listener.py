@@ -124,3 +124,25 @@ def test_rejected_final_clears_a_pending_partial() -> None:
     script += [QUIET] * (HOLD_BLOCKS + 1)
     posted, _ = run(script)
     assert posted == []
+
+
+
+def test_ignore_interrupts_when_the_session_ends() -> None:
+    """After the voice session a second Ctrl-C is ignored (in the main thread only)."""
+    import os
+    import signal
+    import threading
+
+    from voicecoach.loop import ignore_interrupts
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        t = threading.Thread(target=ignore_interrupts)
+        t.start()
+        t.join()
+        assert signal.getsignal(signal.SIGINT) is before
+        ignore_interrupts()
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt otherwise
+    finally:
+        signal.signal(signal.SIGINT, before)

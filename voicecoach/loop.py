@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
 import sys
 import threading
 import time
@@ -196,6 +197,18 @@ class Listener(threading.Thread):
                                 result.explicit))
 
 
+def ignore_interrupts() -> None:
+    """Ignore Ctrl-C (SIGINT) from now on, in the main thread; elsewhere do nothing.
+
+    Called when the voice session ends, since the process then only closes the devices and
+    exits. A second Ctrl-C during that (an impatient user, or ``timeout``, which signals its
+    process group as well) would cut the clean-up or the interpreter's final clean-up short,
+    with tracebacks from ``__del__`` methods and warnings about leaked resampler streams.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> int:
     """Run a session by voice on the configured devices. Returns the exit status."""
     from . import asr
@@ -224,6 +237,7 @@ def run_voice(settings: Settings, out: Callable[[str], None] | None = None) -> i
         show("\nstopped.")
         return 130
     finally:
+        ignore_interrupts()
         if listener is not None:
             listener.stop_event.set()
             listener.join(timeout=2)
