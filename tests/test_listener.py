@@ -126,7 +126,6 @@ def test_rejected_final_clears_a_pending_partial() -> None:
     assert posted == []
 
 
-
 def test_ignore_interrupts_when_the_session_ends() -> None:
     """After the voice session a second Ctrl-C is ignored (in the main thread only)."""
     import os

@@ -805,10 +805,16 @@ class SphinxRecogniser:
         of its best path (None without a hypothesis). The running mean and the active search are
         kept for the next live utterance."""
         with self._whole_utterance(audio, search) as decoder:
-            hyp = decoder.hyp()
-            if hyp is None:
-                return "", None
-            return hyp.hypstr, self._acoustic_log_score(decoder)
+            return self._best_path(decoder)
+
+    @classmethod
+    def _best_path(cls, decoder: Any) -> tuple[str, float | None]:
+        """The decoder's hypothesis text and its best path's natural-log acoustic score ("" and
+        None without a hypothesis)."""
+        hyp = decoder.hyp()
+        if hyp is None:
+            return "", None
+        return hyp.hypstr, cls._acoustic_log_score(decoder)
 
     @contextmanager
     def _whole_utterance(self, audio: bytes, search: str | None = None) -> Iterator[Any]:
@@ -846,9 +852,8 @@ class SphinxRecogniser:
         t0 = time.perf_counter()
         try:
             with self._whole_utterance(audio, FREE_SEARCH) as decoder:
-                hyp = decoder.hyp()
-                text = _plain(hyp.hypstr.split()) if hyp is not None else ""
-                score = self._acoustic_log_score(decoder) if hyp is not None else None
+                text, score = self._best_path(decoder)
+                text = _plain(text.split())
                 self.last_free_text = text
                 intent = self._free_intent(text, False)
                 log.debug("free pass: %r -> %s", text, intent)
