@@ -7,6 +7,7 @@ speech, coach lines, noises, 10/20 dB pink noise) is in the engine's commit mess
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -451,13 +452,14 @@ def test_free_pass_alternatives_hear_what_the_best_transcript_misspells(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """"it's going into my foot" is no grammar phrase, and the general language model's best
     transcript of it does not parse; a transcript further down its N-best list does, and is the
-    red flag. Unrelated speech stays rejected."""
+    red flag. Unrelated speech stays rejected. (The biased model, the default, hears the
+    sentence as its best transcript: see the next test.)"""
     from voicecoach import asr_sphinx
     from voicecoach.asr import recognise_pcm
     from voicecoach.intents import default_parser
 
     parser = default_parser()
-    rec = asr_sphinx.SphinxRecogniser(phase="setup")
+    rec = asr_sphinx.SphinxRecogniser(phase="setup", free_lm="general")
     pcm = synth("it's going into my foot", "espeak-ng", "en-gb")
     rec.reset()
     rec.set_phase("setup")
@@ -471,11 +473,13 @@ def test_free_pass_alternatives_hear_what_the_best_transcript_misspells(
         assert _intent(rec, synth(text, "espeak-ng", "en+m3"), "hold") is None, text
         assert rec.last_free_text, text  # the free pass ran, and turned the sentence down
     monkeypatch.setattr(asr_sphinx, "FREE_NBEST", 0)
-    assert _intent(asr_sphinx.SphinxRecogniser(phase="setup"), pcm, "setup") is None
+    assert _intent(asr_sphinx.SphinxRecogniser(phase="setup", free_lm="general"), pcm,
+                   "setup") is None
 
 
 def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> None:
-    """The best free transcript may be read leniently; an alternative must match an intent
+    """The best free transcript may be read with framing words stripped, but not by the parser's
+    looser fallbacks, and a red flag must match a template; an alternative must match an intent
     template outright and may not be a yes or a no (short fillers deep in an N-best list match
     those), and either must be an intent the phase and the free-pass setting allow."""
     from voicecoach.asr_sphinx import SphinxRecogniser
@@ -483,8 +487,12 @@ def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> 
     rec = SphinxRecogniser(phase="screen")
     assert rec._free_intent("all good", False) == "yes"
     assert rec._free_intent("all good", True) is None
-    assert rec._free_intent("the sharp closes at five", False) == "red_flag"  # a warning word
+    assert rec._free_intent("okay let's start now", False) == "start"  # framing stripped: 0.85
+    assert rec._free_intent("no not really and we went home", False) is None  # a clause: 0.8
+    assert rec._free_intent("the sharp closes at five", False) is None  # a lone warning word
     assert rec._free_intent("the sharp closes at five", True) is None
+    rec.set_phase("hold")
+    assert rec._free_intent("hold it there and keep breathing slowly", False) is None
     assert rec._free_intent("it's going into my foot", True) == "red_flag"
     assert rec._free_intent("can i do both at once", True) == "variation"
     assert rec._free_intent("go", False) is None  # fewer than FREE_PASS_MIN_WORDS
@@ -510,9 +518,10 @@ def test_red_flag_check_hears_what_the_free_transcript_misspells(
     from voicecoach.intents import default_parser
 
     monkeypatch.setattr(asr_sphinx, "FREE_NBEST", 0)
-    rec = SphinxRecogniser(phase="setup", red_flag_check=True)
+    rec = SphinxRecogniser(phase="setup", red_flag_check=True, free_lm="general")
     pcm = synth("it's going into my foot", "espeak-ng", "en-gb")
-    assert _intent(SphinxRecogniser(phase="setup"), pcm, "setup") is None  # off by default
+    # off by default
+    assert _intent(SphinxRecogniser(phase="setup", free_lm="general"), pcm, "setup") is None
     assert _intent(rec, pcm, "setup") == "red_flag"
     assert rec.last_free == "red_flag"
     assert default_parser().parse(rec.last_free_text, "setup").intent is None
@@ -597,3 +606,43 @@ def test_free_pass_keeps_to_its_share_of_real_time() -> None:
     assert heard(10.0) == []  # in debt: skipped
     refill = (10.0 + 1.0) / FREE_PASS_BUDGET_SHARE  # seconds of audio that pay the debt back
     assert heard(10.0, lead_in_s=refill)
+
+
+@needs_tts
+def test_biased_free_lm_hears_what_the_general_model_misspells(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The free pass's default language model (biased towards the command templates) hears
+    "it's going into my foot" as it is said; the general model's best transcript of it does not
+    parse. Unrelated speech stays rejected."""
+    from voicecoach import asr_sphinx
+    from voicecoach.intents import default_parser
+
+    monkeypatch.setattr(asr_sphinx, "FREE_NBEST", 0)  # best transcripts only
+    pcm = synth("it's going into my foot", "espeak-ng", "en-gb")
+    biased = asr_sphinx.SphinxRecogniser(phase="setup")
+    assert biased.free_lm == "biased"
+    assert _intent(biased, pcm, "setup") == "red_flag" and biased.last_free == "red_flag"
+    assert default_parser().parse(biased.last_free_text, "setup").intent == "red_flag"
+    general = asr_sphinx.SphinxRecogniser(phase="setup", free_lm="general")
+    assert _intent(general, pcm, "setup") is None and general.last_free_text
+    for text in ("shall we have fish for tea", "the weather is lovely today"):
+        assert _intent(biased, synth(text, "espeak-ng", "en+m3"), "hold") is None, text
+        assert biased.last_free_text, text  # the free pass ran, and turned the sentence down
+
+
+def test_free_lm_falls_back_to_the_general_model(monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    from voicecoach import asr_sphinx, freelm
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("read-only file system")
+
+    monkeypatch.setattr(freelm, "free_lm", broken)
+    with caplog.at_level(logging.WARNING, logger="voicecoach.asr_sphinx"):
+        rec = asr_sphinx.SphinxRecogniser(phase="hold")
+    assert rec._free_lm_path().endswith("en-us.lm.bin")
+    assert "general language model (read-only file system)" in caplog.text
+    from voicecoach.errors import RecogniserError
+
+    with pytest.raises(RecogniserError, match="free-pass language model"):
+        asr_sphinx.SphinxRecogniser(free_lm="tiny")

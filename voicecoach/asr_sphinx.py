@@ -35,6 +35,12 @@
   needed three words; see ``FREE_PASS_MIN_WORDS``). unseen3, written before the free pass was
   run on it: 75.9% / 72.9% (77.4% / 73.3% with two-word transcripts), 23/88 / 30/88 red flags
   missed, 9/160 unrelated accepted (all by the grammar, none by the free pass).
+* **Biased free language model.** The free search's language model is not the general English
+  model as it comes but that model biased towards the command templates and the coach's own
+  lines (:mod:`voicecoach.freelm`, ``FREE_LM``): a command worded a little differently comes out
+  in its own words instead of as other English, the coach's voice comes out as the coach's
+  lines (which the parser turns down), and a transcript must be read with at least
+  ``FREE_MIN_CONFIDENCE`` (a red flag must match a template).
 * **N-best alternatives.** When the free pass's best transcript gives nothing, the next ones
   on its N-best list (``FREE_NBEST``) are tried; one counts only if it matches an intent
   template outright and is not a yes or a no (``FREE_NBEST_EXCLUDED``). unseen5, written
@@ -174,6 +180,19 @@ FREE_PASS = "all"
 #: Confidence of a result from the free pass (the grammar's own results carry 1.0).
 FREE_PASS_CONFIDENCE = 0.6
 FREE_SEARCH = "free"
+#: The free search's language model: PocketSphinx's general English model as it comes, or that
+#: model biased towards the command templates and the coach's lines (:mod:`voicecoach.freelm`).
+#: Tuned on unseen4 (clean and pink noise at 10 dB) and the unrelated clips of unseen2 to
+#: unseen4 (480), November 26, tenth session; the general model as shipped before: clean 300/424
+#: right, 10 dB 290/424, red flags missed 21/80 and 27/80, unrelated accepted 17/480. Biased
+#: (3000 background words, half the unigram mass to the commands), with ``FREE_MIN_CONFIDENCE``
+#: and red flags by template only: 319, 310, 17/80 and 21/80, 21/480. Letting the biased pass
+#: accept lone warning words would have heard 2 more red flags clean and 3 more at 10 dB, but
+#: accepted 30/480 unrelated clips, the 9 more all as red flags. 10000 background
+#: words or 0.7 of the unigram mass gave the same within 3 clips. The free pass on a rejected
+#: utterance also got faster: 1.13 s against 1.74 s per rejected clip, decode included.
+FREE_LMS = ("general", "biased")
+FREE_LM = "biased"
 #: Fewest words a free-pass transcript must have. One-word commands ("seven", "stop") are
 #: phrases the grammar holds, and a general language model turns a short clip into a frequent
 #: short phrase. With 3, two-word transcripts such as "keep going" (unseen3, 6 of 8 voices) were
@@ -212,6 +231,13 @@ FREE_NBEST = 20
 #: please"): 9 of 11 wrong answers in the tuning clips, and no command put right. The best
 #: transcript may still give them.
 FREE_NBEST_EXCLUDED = frozenset({"yes", "no"})
+#: Least parser confidence a free transcript's intent needs (1.0: a template matches it
+#: whole; 0.85: once framing words are stripped; lower: clauses, a leading yes/no, keywords).
+#: A red flag needs 1.0. The biased language model pulls words of the commands into what it
+#: hears, so the parser's fallbacks find too much in its transcripts: "hold it there and keep
+#: breathing slowly" (coach-like) read as a pause by its first clause, "that can is sleeping
+#: numbness sofa" as a red flag by its warning word. See ``FREE_LM`` for the measurements.
+FREE_MIN_CONFIDENCE = 0.85
 #: The red-flag check (:meth:`SphinxRecogniser._red_flag_check`): the search over every sentence
 #: the red-flag templates hold, and how much better (in log acoustic score over the utterance)
 #: its best sentence must fit the sound than the free pass's transcript does. 0 means "at least as
@@ -424,7 +450,7 @@ class SphinxRecogniser:
                  min_voiced_s: float = 0.02, red_flag_boost: float = RED_FLAG_BOOST,
                  second_pass: str = "rejected", british: bool = True, decoys: bool = True,
                  keywords: float = KEYWORD_SHARE, keyword_garbage: float = KEYWORD_GARBAGE,
-                 free_pass: str = FREE_PASS, red_flag_check: bool = False,
+                 free_pass: str = FREE_PASS, free_lm: str = FREE_LM, red_flag_check: bool = False,
                  decoder_args: dict[str, Any] | None = None) -> None:
         try:
             from pocketsphinx import Decoder, Endpointer
@@ -451,6 +477,7 @@ class SphinxRecogniser:
         self.keywords = keywords
         self.keyword_garbage = keyword_garbage
         self.free_pass = _choice(free_pass, FREE_PASSES, "free pass")
+        self.free_lm = _choice(free_lm, FREE_LMS, "free-pass language model")
         #: run the red-flag check after a free pass that found nothing (off by default: see
         #: :meth:`_red_flag_check` for what it costs)
         self.red_flag_check = red_flag_check and free_pass != "none"
@@ -488,8 +515,7 @@ class SphinxRecogniser:
                 saved = config["maxhmmpf"]
                 config["maxhmmpf"] = FREE_MAXHMMPF
                 try:
-                    self.decoder.add_lm_file(FREE_SEARCH,
-                                             os.path.join(_model_dir(), "en-us.lm.bin"))
+                    self.decoder.add_lm_file(FREE_SEARCH, self._free_lm_path())
                     if self.red_flag_check:
                         red = self._speakable(intent_graph("red_flag"))
                         self.decoder.add_fsg(RED_FLAG_SEARCH, self.decoder.create_fsg(
@@ -512,6 +538,20 @@ class SphinxRecogniser:
         self._free_budget = FREE_PASS_BUDGET_MAX_S
         self.set_phase(phase)
         self.reset()
+
+    def _free_lm_path(self) -> str:
+        """The free search's language model file (``free_lm``; the general model if the biased
+        one cannot be written)."""
+        general = os.path.join(_model_dir(), "en-us.lm.bin")
+        if self.free_lm == "general":
+            return general
+        from .freelm import free_lm
+
+        try:
+            return str(free_lm(_model_dir(), EXTRA_PRONUNCIATIONS))
+        except OSError as exc:
+            log.warning("free pass: using the general language model (%s)", exc)
+            return general
 
     # ------------------------------------------------------------------ grammar
     def _pronunciations(self, word: str) -> list[str]:
@@ -873,9 +913,10 @@ class SphinxRecogniser:
 
     def _free_intent(self, text: str, alternative: bool) -> str | None:
         """The intent a free-pass transcript gives, if the grammar allows it and the free pass
-        may report it. An ``alternative`` (not the best transcript) must match an intent
-        template outright (not a lenient reading or a lone warning word) and give none of
-        ``FREE_NBEST_EXCLUDED``."""
+        may report it. The best transcript must be read with at least ``FREE_MIN_CONFIDENCE``,
+        and a red flag must match a red-flag template (a lone warning word is not enough). An
+        ``alternative`` (not the best transcript) must match an intent template outright and
+        give none of ``FREE_NBEST_EXCLUDED``."""
         from .intents import default_parser
 
         if len(text.split()) < FREE_PASS_MIN_WORDS:
@@ -886,6 +927,8 @@ class SphinxRecogniser:
                 or (self.free_pass != "all" and intent != "red_flag"):
             return None
         if alternative and (found.confidence < 1.0 or intent in FREE_NBEST_EXCLUDED):
+            return None
+        if found.confidence < (1.0 if intent == "red_flag" else FREE_MIN_CONFIDENCE):
             return None
         return intent
 
