@@ -425,8 +425,8 @@ def test_red_flag_keyword_inside_ordinary_speech() -> None:
 @needs_tts
 def test_free_pass_hears_phrasings_outside_the_phrase_list() -> None:
     """"there's tingling in my foot" is no phrase of the compact grammar: the live and second
-    passes reject it, the free pass (general language model, then the intent parser) hears the
-    red flag. Without the free pass the same audio is rejected."""
+    passes reject it, the free pass (open-vocabulary language model, then the intent parser)
+    hears the red flag. Without the free pass the same audio is rejected."""
     from voicecoach.asr_sphinx import FREE_PASS_CONFIDENCE, SphinxRecogniser
     from voicecoach.grammar import phase_command_phrases
 
@@ -479,9 +479,10 @@ def test_free_pass_alternatives_hear_what_the_best_transcript_misspells(
 
 def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> None:
     """The best free transcript may be read with framing words stripped, but not by the parser's
-    looser fallbacks, and a red flag must match a template; an alternative must match an intent
-    template outright and may not be a yes or a no (short fillers deep in an N-best list match
-    those), and either must be an intent the phase and the free-pass setting allow."""
+    looser fallbacks, and a red flag without a template needs the leg or a yes; an alternative
+    must match an intent template outright and may not be a yes or a no (short fillers deep in
+    an N-best list match those), and either must be an intent the phase and the free-pass
+    setting allow."""
     from voicecoach.asr_sphinx import SphinxRecogniser
 
     rec = SphinxRecogniser(phase="screen")
@@ -491,6 +492,10 @@ def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> 
     assert rec._free_intent("no not really and we went home", False) is None  # a clause: 0.8
     assert rec._free_intent("the sharp closes at five", False) is None  # a lone warning word
     assert rec._free_intent("the sharp closes at five", True) is None
+    # a warning word with the leg named, or in a yes: a red flag (no template matches these)
+    assert rec._free_intent("yes i get tingling", False) == "red_flag"
+    assert rec._free_intent("there is tingling don't my leg", False) == "red_flag"
+    assert rec._free_intent("that copy tingly the", False) is None
     rec.set_phase("hold")
     assert rec._free_intent("hold it there and keep breathing slowly", False) is None
     assert rec._free_intent("it's going into my foot", True) == "red_flag"

@@ -231,9 +231,8 @@ def _cache_dir() -> Path:
 def free_lm(model_dir: str, extra_words: Iterable[str] = (), coach: bool = True) -> Path:
     """The biased model's ARPA file for the PocketSphinx model directory ``model_dir`` (which
     holds ``en-us.lm.bin`` and ``cmudict-en-us.dict``), written on first use and cached (see the
-    module doc).
-    ``extra_words`` are words the decoder's dictionary has beyond the CMU dictionary; ``coach``
-    puts the coach's own lines into the corpus."""
+    module doc). ``extra_words`` are words the decoder's dictionary has beyond the CMU
+    dictionary; ``coach`` puts the coach's own lines into the corpus."""
     lm_path = os.path.join(model_dir, "en-us.lm.bin")
     dict_path = os.path.join(model_dir, "cmudict-en-us.dict")
     extra = sorted(set(extra_words))
@@ -242,15 +241,17 @@ def free_lm(model_dir: str, extra_words: Iterable[str] = (), coach: bool = True)
         path = directory / name
         if path.exists():
             return path
+        tmp = directory / f".{name}.{os.getpid()}.tmp"
         try:
             directory.mkdir(parents=True, exist_ok=True)
             sentences = command_sentences() + (coach_sentences() if coach else [])
             general = general_unigrams(lm_path, dict_path)
-            tmp = directory / f".{name}.{os.getpid()}.tmp"
             sizes = write_arpa(tmp, sentences, general, known=set(general) | set(extra))
-            tmp.replace(path)
+            tmp.replace(path)  # atomic: another process never reads a half-written file
         except OSError as exc:
             log.debug("free-pass language model not written to %s: %s", directory, exc)
+            if directory.is_dir():
+                tmp.unlink(missing_ok=True)
             continue
         log.info("free-pass language model written: %s (%s n-grams)", path,
                  "/".join(str(n) for n in sizes.values()))

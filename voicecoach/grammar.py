@@ -438,7 +438,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "no difference", "they felt the same", "both the same", "no i'm (fine|okay|good)",
         "i don't know", "not that i know of", "nothing like that", "none of those",
         "no (thanks|thank you)", "no i (haven't|didn't)", "no i'm not", "(nope|nah) not really",
-        "definitely not", "i've never had one",
+        "definitely not", "i've never had one", "(no|nah) not (today|now)",
     ),
     "stop": (
         "stop", "stop it", "stop now", "stop that", "stop here", "quit", "end", "cancel",
@@ -466,7 +466,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "(resume|continue) (please|now|the session)", "i'm back", "back again",
         "(i'm ready|ready) to (continue|carry on)",
         "okay (i'm back|let's continue|carry on|continue)", "let's go again",
-        "where were we",
+        "where were we", "go on then", "(okay|ok) we can continue",
     ),
     "repeat": (
         "repeat", "repeat that", "say that again", "say it again", "repeat it",
@@ -510,7 +510,13 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         " my (leg|thigh|calf|foot|toes)",
         "(the pain is|pain is|pain's|the pain's) going down my (leg|foot)",
         "pain going down my leg", "the pain goes down my leg", "it's shooting into my (leg|foot)",
-        "(i have|i've got|there's) pain (down|in) my leg",
+        "(i have|i've got|i get|there's) pain (down|in) my leg",
+        "(yes|yeah) (i have|i've got|i get) (pain|numbness|tingling) (down|in) my leg",
+        "(yes|yeah) (numbness|tingling|pins and needles)",
+        "(yes|yeah) (i have|i've got|i get|i feel) (numbness|tingling|pins and needles)",
+        "(the pain is|it's) spreading down my leg", "my (leg|foot) is going numb",
+        "there's (numbness|tingling) down my (leg|foot)", "there's numbness in my leg",
+        "my foot (has|is) gone numb",
         "(numbness|tingling|pins and needles) in my (leg|foot|toes|thigh|calf)",
         "(i have|i've got|i can feel|i feel|i'm getting|i get) (numbness|tingling|pins and needles"
         "|sciatica|nerve pain|shooting pain|sharp pain|burning pain|stabbing pain)",
@@ -525,7 +531,8 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "electric shock", "like an electric shock", "a zing down my leg",
         "it's (sharp|shooting|numb|tingling)", "it's (gone|going) numb",
         "my (foot|leg|toes) (is|are|feels|feel) (numb|tingling|tingly)",
-        "my (foot|leg) (feels|went|has gone|is) (numb|dead|weak)", "my leg's gone (numb|dead|weak)",
+        "my (foot|leg) (feels|went|has gone|is) (numb|dead|weak)",
+        "my (leg's|foot's) gone (numb|dead|weak)",
         "my toes are (numb|tingling)", "my leg feels weak", "i can't feel my (foot|leg|toes)",
     ),
     "pain_score": (
@@ -537,6 +544,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "(about|maybe|around) (one|two|three|four|five|six|seven|eight|nine|ten)",
         "a (one|two|three|four|five|six|seven|eight|nine|ten) out of ten",
         "no pain", "no pain at all",
+        "(zero|one|two|three|four|five|six|seven|eight|nine|ten) now",
     ),
     "too_much": (
         "too much", "(that's|it's|this is) too (much|tight|hard|far)", "too far", "too hard",
@@ -557,13 +565,14 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "done", "(i'm|i am) (done|finished) [now]", "finished", "all done", "i'm all done",
         "that's it", "let go", "let it go", "release", "i'm letting go", "that's enough",
         "i've had enough", "that'll do", "i'm done with this one", "stop holding",
-        "i've (finished|done it)", "that's me done", "enough",
+        "i've (finished|done it)", "that's me done", "enough", "(okay|ok|alright) [i'm] done",
     ),
     "switch_side": (
         "switch", "(switch|swap|change) (sides|legs|over)", "[the] other (side|leg)",
         "(let's|can we) (switch|swap|change) [sides|legs]",
         "(let's|can we) do the other (side|leg)", "(switch|swap|change) to the other (side|leg)",
-        "do the other (side|leg)", "now the other (side|leg)",
+        "do the other (side|leg)", "now the other (side|leg)", "[the] other (side|leg) now",
+        "(switch|swap|change) (sides|legs) (now|please)",
     ),
     "choose_side": (
         "(left|right)", "the (left|right)", "[the] (left|right) side", "my (left|right) [leg|side]",
@@ -571,7 +580,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "[the|my] (left|right) (side|leg) was tighter", "the (left|right) (was|felt) tighter",
         "(left|right) was tighter", "(it was|probably|definitely|i think) the (left|right)",
         "(start|begin) with the (left|right) [side|leg|one]", "(left|right) first",
-        "the (left|right) side first",
+        "the (left|right) side first", "(left|right) (leg|side) first",
     ),
     "variation": (
         "both knees", "both legs", "double knee", "[both] knees together",
@@ -580,6 +589,8 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "gentler version", "the safer version",
         "(let's|can we|i want to) (do|try) the (tailbone|gentle) version",
         "one knee", "one (knee|leg) at a time", "single knee", "the normal one",
+        "(i'd like to|can i|i want to|let's) do both (legs|knees) [together]",
+        "the double knee version [please]", "(both knees|both legs) please",
     ),
 }
 
