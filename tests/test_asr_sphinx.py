@@ -651,3 +651,20 @@ def test_free_lm_falls_back_to_the_general_model(monkeypatch: pytest.MonkeyPatch
 
     with pytest.raises(RecogniserError, match="free-pass language model"):
         asr_sphinx.SphinxRecogniser(free_lm="tiny")
+
+
+def test_free_alternatives_skip_empty_n_best_entries() -> None:
+    """PocketSphinx's N-best iterator sometimes yields None (the benchmark's full run crashed on
+    it in the middle of a clip); such entries, and empty ones, are skipped."""
+    from types import SimpleNamespace
+
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    class Decoder:
+        def nbest(self) -> list[object]:
+            return [None, SimpleNamespace(hypstr=""), SimpleNamespace(hypstr="g:the weather"),
+                    None, SimpleNamespace(hypstr="can we pause")]
+
+    rec = SphinxRecogniser(phase="hold")
+    assert rec._free_alternative(Decoder(), "the weather") == ("can we pause", "pause")
+    assert rec._free_alternative(SimpleNamespace(nbest=lambda: [None, None]), "x") == ("x", None)

