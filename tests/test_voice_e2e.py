@@ -180,12 +180,12 @@ def test_session_by_voice_red_flag_stops_with_audible_advice(
 
 def test_red_flag_outside_the_phrase_list_stops_the_session(
         pulse_devices: PulseDevices, tmp_path: Path) -> None:
-    """"there's tingling in my foot" is no phrase of the compact grammar: the free pass (an
+    """"my calf has gone all tingly" is no phrase of the compact grammar: the free pass (an
     open-vocabulary language model over a rejected utterance) hears it, after the end of
     speech."""
     from voicecoach.grammar import phase_command_phrases
 
-    text = "there's tingling in my foot"
+    text = "my calf has gone all tingly"
     assert text not in {p for p, _ in phase_command_phrases("setup")}
     latencies = _session_to_red_flag(pulse_devices, tmp_path, text)
     _report({"red flag (free pass)": latencies["red flag"]}, tmp_path, "e2e-latency-free.txt")
