@@ -29,7 +29,6 @@ import logging
 import math
 import os
 import random
-import re
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -53,7 +52,6 @@ SEED = 1
 VERSION = 1
 
 _LOG_ZERO = -536870912  # what NGramModel.prob gives for a word it does not know
-_WORD_RX = re.compile(r"[a-z']+")
 
 
 def _walks(graph: WordGraph, n: int, rng: random.Random) -> list[list[str]]:
@@ -78,18 +76,10 @@ def _walks(graph: WordGraph, n: int, rng: random.Random) -> list[list[str]]:
 
 
 def coach_sentences() -> list[list[str]]:
-    """The coach's own lines as word lists, split at sentence ends (placeholders dropped)."""
-    from .cues import CueBook
-    from .grammar import _number_word
+    """The coach's own lines as word lists (:func:`voicecoach.grammar.cue_sentences`)."""
+    from .grammar import cue_sentences
 
-    out: list[list[str]] = []
-    for text in CueBook.load().all_texts():
-        text = re.sub(r"\{[^}]*\}", " ", text.lower()).replace("\u2019", "'")
-        for part in re.split(r"[.!?;:]", text):
-            words = [_number_word(w.strip("'")) for w in _WORD_RX.findall(part) if w.strip("'")]
-            if words:
-                out.append(words)
-    return out
+    return cue_sentences()
 
 
 def command_sentences(walks: int = WALKS_PER_INTENT, seed: int = SEED) -> list[list[str]]:

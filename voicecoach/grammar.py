@@ -393,13 +393,22 @@ def phase_phrases(phase: str | None, max_per_intent: int = 40) -> list[str]:
 
 def cue_words() -> set[str]:
     """Every word the coach itself says (for the garbage model that absorbs its echo)."""
+    return {w for sentence in cue_sentences() for w in sentence}
+
+
+def cue_sentences() -> list[list[str]]:
+    """The coach's own lines as word lists, split at sentence ends (placeholders dropped, numbers
+    as words)."""
     from .cues import CueBook
 
-    words: set[str] = set()
+    out: list[list[str]] = []
     for text in CueBook.load().all_texts():
         t = re.sub(r"\{[^}]*\}", " ", text.lower()).replace("\u2019", "'")
-        words.update(_number_word(w.strip("'")) for w in _WORD_RX.findall(t) if w.strip("'"))
-    return words
+        for part in re.split(r"[.!?;:]", t):
+            words = [_number_word(w.strip("'")) for w in _WORD_RX.findall(part) if w.strip("'")]
+            if words:
+                out.append(words)
+    return out
 
 
 # --------------------------------------------------------------------------- command phrases
