@@ -668,3 +668,75 @@ def test_free_alternatives_skip_empty_n_best_entries() -> None:
     rec = SphinxRecogniser(phase="hold")
     assert rec._free_alternative(Decoder(), "the weather") == ("can we pause", "pause")
     assert rec._free_alternative(SimpleNamespace(nbest=lambda: [None, None]), "x") == ("x", None)
+
+
+@needs_tts
+def test_an_utterance_without_any_live_hypothesis_still_gets_the_later_passes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live FSG search can end an utterance with no path into the grammar's final state,
+    hence no hypothesis at all; that used to drop the utterance on the spot. flite's slt at 136
+    words a minute through RNNoise does it with "i can feel it down my leg": the red flag was
+    missed. It is a rejection now, so the second pass (and the free pass after it) still runs."""
+    from voicecoach import asr_sphinx
+    from voicecoach.asr import create_recogniser, parse_recognitions, recognise_pcm
+
+    live: list[str] = []
+    batch = asr_sphinx.SphinxRecogniser._batch_pass
+
+    def spy(self: asr_sphinx.SphinxRecogniser, audio: bytes) -> tuple[list[str], bool]:
+        live.append(self.last_heard)
+        return batch(self, audio)
+
+    monkeypatch.setattr(asr_sphinx.SphinxRecogniser, "_batch_pass", spy)
+    rec = create_recogniser("pocketsphinx", None, "pull", "rnnoise")
+    pcm = synth("i can feel it down my leg", "flite", "slt", 136)
+    rec.reset()
+    rec.set_phase("pull")
+    assert parse_recognitions(recognise_pcm(rec, pcm), "pull")["intent"] == "red_flag"
+    assert live == [""]  # the live pass had nothing; the second pass heard it
+
+    # the same path, forced: a live search that never has a hypothesis
+    monkeypatch.setattr(asr_sphinx.SphinxRecogniser, "_words", lambda self: ([], False))
+    pcm = synth("how long is left", "espeak-ng", "en-us")
+    assert _intent(asr_sphinx.SphinxRecogniser(phase="hold"), pcm, "hold") == "time_left"
+    assert _intent(asr_sphinx.SphinxRecogniser(phase="hold", second_pass="none",
+                                               free_pass="none"), pcm, "hold") is None
+
+
+@needs_tts
+def test_cross_check_puts_a_command_worded_outside_the_phrase_list_right() -> None:
+    """"okay let's keep going" is no phrase of the list: the grammar pulls it onto "okay let's
+    begin" (a start). The cross-check's free transcript is the sentence as said, a resume, and
+    wins. A one- or two-word command is too short to be cross-checked, and a command heard right
+    stays as the grammar heard it."""
+    from voicecoach.asr_sphinx import FREE_PASS_CONFIDENCE, SphinxRecogniser
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.grammar import phase_command_phrases
+
+    text = "okay let's keep going"
+    assert text not in {p for p, _ in phase_command_phrases("paused")}
+    on = SphinxRecogniser(phase="paused")
+    off = SphinxRecogniser(phase="paused", cross_check=False)
+    assert on.cross_check  # the default
+    for voice in ("awb", "slt"):
+        pcm = synth(text, "flite", voice)
+        assert _intent(off, pcm, "paused") == "start", voice
+        assert _intent(on, pcm, "paused") == "resume", voice
+        assert on.last_free == "resume" and on.last_free_text == text
+    on.reset()
+    on.set_phase("paused")
+    finals = [r for r in recognise_pcm(on, synth(text, "flite", "slt")) if r.final]
+    assert [r.confidence for r in finals] == [FREE_PASS_CONFIDENCE]
+    # a short command: no cross-check at all
+    assert _intent(on, synth("resume", "espeak-ng", "en-us"), "paused") == "resume"
+    assert on.last_free_text == ""  # no free decode ran
+    # a command in the list, long enough to be checked, stays the grammar's
+    assert _intent(on, synth("how long is left", "espeak-ng", "en-us", 120), "hold") == "time_left"
+    assert on.last_free is None and on.last_free_text  # checked, and left as it was
+
+
+def test_cross_check_needs_the_free_pass() -> None:
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    assert not SphinxRecogniser(phase="hold", free_pass="red_flag").cross_check
+    assert not SphinxRecogniser(phase="hold", free_pass="none").cross_check
