@@ -709,8 +709,8 @@ def test_cross_check_puts_a_command_worded_outside_the_phrase_list_right() -> No
     begin" (a start). The cross-check's free transcript is the sentence as said, a resume, and
     wins. A one- or two-word command is too short to be cross-checked, and a command heard right
     stays as the grammar heard it."""
-    from voicecoach.asr_sphinx import FREE_PASS_CONFIDENCE, SphinxRecogniser
     from voicecoach.asr import recognise_pcm
+    from voicecoach.asr_sphinx import FREE_PASS_CONFIDENCE, SphinxRecogniser
     from voicecoach.grammar import phase_command_phrases
 
     text = "okay let's keep going"

@@ -93,6 +93,12 @@ _CONTRACTIONS = (
     (re.compile(r"\blemme\b"), "let me"), (re.compile(r"\bhows\b"), "how's"),
     (re.compile(r"\bdunno\b"), "don't know"), (re.compile(r"\bkinda\b"), "kind of"),
     (re.compile(r"\bsorta\b"), "sort of"), (re.compile(r"\bdisk\b"), "disc"),
+    # a body part or the pain with 's: "my leg's gone numb", "the pain's going into my calf"
+    (re.compile(r"\b(leg|foot|calf|toe|thigh|knee|back|pain|hip|bum|buttock|shin|ankle|heel)'s "
+                r"(gone|got|been|had)\b"), r"\1 has \2"),
+    (re.compile(r"\b(leg|foot|calf|toe|thigh|knee|back|pain|hip|bum|buttock|shin|ankle|heel)'s "
+                r"(going|getting|shooting|feeling|burning|tingling|killing|hurting|aching|numb|"
+                r"tingly|weak|dead|asleep|sore|fine|okay|better|worse)\b"), r"\1 is \2"),
     # non-native "I want finish" -> "I want to finish"
     (re.compile(r"\b(want|need|would like|'d like)\s+(stop|finish|end|quit|pause|rest|continue|"
                 r"resume|start|begin|skip|go|hold|do|repeat|release|let|change|switch|swap|try|"
