@@ -42,6 +42,13 @@
   in its own words instead of as other English, the coach's voice comes out as the coach's
   lines (which the parser turns down), and a transcript must be read with at least
   ``FREE_MIN_CONFIDENCE`` (a red flag by a warning word alone needs ``RED_FLAG_CONTEXT``).
+* **Cross-check.** A command the grammar heard in an utterance of at least ``CROSS_CHECK_MIN_S``
+  is decoded once more by the free search; a transcript of at least ``CROSS_CHECK_MIN_WORDS``
+  words giving another intent wins (a phrase list pulls "okay let's keep going" onto "okay
+  let's begin"). Red flags the grammar hears stand (:meth:`SphinxRecogniser._cross_check`).
+* **No hypothesis is a rejection.** When the live search ends an utterance with no path into the
+  grammar's final state, the utterance goes on to the second and free passes like one that ended
+  on the garbage path, instead of being dropped.
 * **N-best alternatives.** When the free pass's best transcript gives nothing, the next ones
   on its N-best list (``FREE_NBEST``) are tried; one counts only if it matches an intent
   template outright and is not a yes or a no (``FREE_NBEST_EXCLUDED``). unseen5, written
