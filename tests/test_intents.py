@@ -144,6 +144,19 @@ def test_short_coach_lines_never_end_the_session(parser: IntentParser) -> None:
             assert parser.parse(line, ph).intent not in ("red_flag", "stop"), (line, ph)
 
 
+def test_is_coach_line(parser: IntentParser) -> None:
+    """The coach's own words (a sentence of a cue, or four words and more of one) read as the
+    coach; a user's command and short or unrelated text do not. The free pass leaves the N-best
+    list alone when its best transcript is the coach."""
+    assert parser.is_coach_line("ease off an inch")
+    assert parser.is_coach_line("Ease off an inch. You should still be able to take a full belly "
+                                "breath. Keep holding gently.")
+    assert not parser.is_coach_line("ease off a bit")
+    assert not parser.is_coach_line("ease off")
+    assert not parser.is_coach_line("the cat is sleeping on the sofa")
+    assert not parser.is_coach_line("it hurts down my leg")
+
+
 @pytest.mark.parametrize("text", _SET["coach_fragments"])
 def test_coach_fragments_are_no_intent(parser: IntentParser, text: str) -> None:
     assert [ph for ph in PHASES if parser.parse(text, ph).intent is not None] == []

@@ -904,7 +904,8 @@ class SphinxRecogniser:
         t0 = time.perf_counter()
         try:
             with self._whole_utterance(audio, FREE_SEARCH) as decoder:
-                text = _plain(decoder.hyp().hypstr.split()) if decoder.hyp() is not None else ""
+                hyp = decoder.hyp()
+                text = _plain(hyp.hypstr.split()) if hyp is not None else ""
         finally:
             self._free_budget -= time.perf_counter() - t0
         self.last_free_text = text
@@ -977,7 +978,10 @@ class SphinxRecogniser:
                 self.last_free_text = text
                 intent = self._free_intent(text, False)
                 log.debug("free pass: %r -> %s", text, intent)
-                if intent is None and text and FREE_NBEST > 0:
+                # The biased model writes the coach's voice down as the coach's line; when it
+                # has, the N-best list below it holds near-copies of the line, some of them
+                # commands ("ease off an inch" -> "ease off a bit", a too_much), so it is not read.
+                if intent is None and text and FREE_NBEST > 0 and not self._coach_line(text):
                     text, intent = self._free_alternative(decoder, text)
             if intent is not None:
                 self.last_free = intent
@@ -990,6 +994,12 @@ class SphinxRecogniser:
             return heard
         finally:
             self._free_budget -= time.perf_counter() - t0
+
+    @staticmethod
+    def _coach_line(text: str) -> bool:
+        from .intents import default_parser
+
+        return default_parser().is_coach_line(text)
 
     def _free_intent(self, text: str, alternative: bool) -> str | None:
         """The intent a free-pass transcript gives, if the grammar allows it and the free pass

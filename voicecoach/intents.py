@@ -319,8 +319,7 @@ class IntentParser:
             return ParseResult(text, None)
         flag = red_flag_assessment(norm)
         best = self._match(norm, allowed)
-        overlap = self.echo.overlap(norm)
-        needed = self.echo.threshold if len(norm.split()) >= 6 else 1.0
+        overlap, needed = self._echo(norm)
         if overlap >= needed and (
                 (best is None and not flag.asserted)
                 or (overlap >= 0.9 and len(norm.split()) >= 6)):
@@ -340,6 +339,17 @@ class IntentParser:
         if found is not None:
             return ParseResult(text, found.intent, found.slots, found.confidence, found.explicit)
         return ParseResult(text, None)
+
+    def _echo(self, norm: str) -> tuple[float, float]:
+        """The text's overlap with the closest coach line, and the overlap that makes it the
+        coach's voice (all of it for a short text, ``EchoFilter.threshold`` from six words)."""
+        return self.echo.overlap(norm), (self.echo.threshold if len(norm.split()) >= 6 else 1.0)
+
+    def is_coach_line(self, text: str) -> bool:
+        """Whether ``text`` reads as one of the coach's own lines (what :meth:`parse` turns down
+        as the coach's voice coming back, unless it is also a command or a symptom)."""
+        overlap, needed = self._echo(normalize(text))
+        return overlap >= needed
 
     # ------------------------------------------------------------------- lenient steps
     def _lenient(self, text: str, norm: str, allowed: set[str],
