@@ -696,7 +696,8 @@ def test_an_utterance_without_any_live_hypothesis_still_gets_the_later_passes(
     assert live == [""]  # the live pass had nothing; the second pass heard it
 
     # the same path, forced: a live search that never has a hypothesis
-    monkeypatch.setattr(asr_sphinx.SphinxRecogniser, "_words", lambda self: ([], False))
+    monkeypatch.setattr(asr_sphinx.SphinxRecogniser, "_words",
+                        lambda self: asr_sphinx._hyp_words(""))
     pcm = synth("how long is left", "espeak-ng", "en-us")
     assert _intent(asr_sphinx.SphinxRecogniser(phase="hold"), pcm, "hold") == "time_left"
     assert _intent(asr_sphinx.SphinxRecogniser(phase="hold", second_pass="none",

@@ -66,7 +66,7 @@ def test_write_arpa_leaves_out_sentences_with_unknown_words(tmp_path: Path) -> N
 
 
 def test_corpus_covers_every_intent_and_the_coach() -> None:
-    from voicecoach.grammar import intent_graph
+    from voicecoach.grammar import cue_sentences, intent_graph
     from voicecoach.protocol import INTENTS
 
     sentences = freelm.command_sentences(walks=20)
@@ -74,7 +74,7 @@ def test_corpus_covers_every_intent_and_the_coach() -> None:
     for intent in INTENTS:
         assert any(intent_graph(intent).accepts(t) for t in texts), intent
     assert freelm.command_sentences(walks=20) == sentences  # seeded
-    coach = freelm.coach_sentences()
+    coach = cue_sentences()
     assert len(coach) > 50 and all(w == w.lower() and "{" not in w for s in coach for w in s)
 
 

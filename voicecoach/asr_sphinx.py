@@ -463,9 +463,11 @@ def _choice(value: str, choices: Sequence[str], what: str) -> str:
 
 
 def _hyp_words(text: str) -> tuple[list[str], bool]:
-    """A hypothesis's words, and whether any is on the garbage path."""
+    """A hypothesis's words, and whether it is a rejection: a word on the garbage path, or no
+    hypothesis at all (the search had no path into the grammar's final state when the utterance
+    ended, seen with slow and accented voices, "i can feel it down my leg" among them)."""
     words = text.split()
-    return words, any(w.startswith(GARBAGE_PREFIX) for w in words)
+    return words, not words or any(w.startswith(GARBAGE_PREFIX) for w in words)
 
 
 def _is_decoy(words: list[str]) -> bool:
@@ -859,17 +861,12 @@ class SphinxRecogniser:
                       " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         short = len(audio) <= SECOND_PASS_MAX_S * BYTES_PER_SECOND
-        # No hypothesis at all: the live search had no path into the grammar's final state when
-        # the utterance ended (seen with slow and accented voices, "i can feel it down my leg"
-        # among them). That is a rejection like a garbage path, so the passes below still run.
-        live = bool(words)
-        garbage = garbage or not live
         if (self.second_pass == "always" or (garbage and self.second_pass == "rejected")) \
                 and short:
+            live = bool(words)
             words, garbage = self._batch_pass(audio)
             if words and not live:
                 conf = 1.0  # what the grammar's own results carry (no posterior: bestpath off)
-            garbage = garbage or not words
         if garbage:
             core = " ".join(w for w in words if not w.startswith(GARBAGE_PREFIX))
             if core in _KEYWORD_SET:
@@ -901,13 +898,8 @@ class SphinxRecogniser:
         heard = default_parser().parse(" ".join(words), self.phase).intent
         if heard == "red_flag" or self._free_budget <= 0:
             return None
-        t0 = time.perf_counter()
-        try:
-            with self._whole_utterance(audio, FREE_SEARCH) as decoder:
-                hyp = decoder.hyp()
-                text = _plain(hyp.hypstr.split()) if hyp is not None else ""
-        finally:
-            self._free_budget -= time.perf_counter() - t0
+        with self._charged_to_free_budget():
+            text = _plain(self._decode_whole(audio, FREE_SEARCH)[0].split())
         self.last_free_text = text
         n = len(text.split())
         if n < CROSS_CHECK_MIN_WORDS or n < len(words) - 1:
@@ -956,8 +948,17 @@ class SphinxRecogniser:
                 self.decoder.activate_search(current)
             self.decoder.set_cmn(live_cmn)
 
+    @contextmanager
+    def _charged_to_free_budget(self) -> Iterator[None]:
+        """Charge the time spent inside to the free pass's budget (``FREE_PASS_BUDGET_SHARE``)."""
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._free_budget -= time.perf_counter() - t0
+
     def _free_pass(self, audio: bytes) -> str | None:
-        """Decode a rejected utterance with the model's general English language model; its
+        """Decode a rejected utterance with the free search's language model (``free_lm``); its
         transcript if the intent parser finds an intent the current grammar allows in it.
 
         The phrase grammar hears only what it lists ("my leg is tingling" but not "there's
@@ -970,8 +971,9 @@ class SphinxRecogniser:
         if self._free_budget <= 0:
             log.debug("free pass skipped: its share of real time is used up")
             return None
-        t0 = time.perf_counter()
-        try:
+        from .intents import default_parser
+
+        with self._charged_to_free_budget():
             with self._whole_utterance(audio, FREE_SEARCH) as decoder:
                 text, score = self._best_path(decoder)
                 text = _plain(text.split())
@@ -981,7 +983,8 @@ class SphinxRecogniser:
                 # The biased model writes the coach's voice down as the coach's line; when it
                 # has, the N-best list below it holds near-copies of the line, some of them
                 # commands ("ease off an inch" -> "ease off a bit", a too_much), so it is not read.
-                if intent is None and text and FREE_NBEST > 0 and not self._coach_line(text):
+                if intent is None and text and FREE_NBEST > 0 \
+                        and not default_parser().is_coach_line(text):
                     text, intent = self._free_alternative(decoder, text)
             if intent is not None:
                 self.last_free = intent
@@ -992,14 +995,6 @@ class SphinxRecogniser:
             if heard is not None:
                 self.last_free = "red_flag"
             return heard
-        finally:
-            self._free_budget -= time.perf_counter() - t0
-
-    @staticmethod
-    def _coach_line(text: str) -> bool:
-        from .intents import default_parser
-
-        return default_parser().is_coach_line(text)
 
     def _free_intent(self, text: str, alternative: bool) -> str | None:
         """The intent a free-pass transcript gives, if the grammar allows it and the free pass

@@ -8,9 +8,9 @@ nothing. This module writes a trigram model in ARPA form that mixes the two:
 
 * **Command n-grams.** Random walks through every intent's template graph
   (:func:`voicecoach.grammar.intent_graph`, the same templates as the parser; red flags three
-  times as many), plus the coach's own lines (:func:`coach_sentences`), so that its voice coming
-  back through the microphone decodes as its own words, which the parser turns down. Bigrams and
-  trigrams with absolute discounting (``DISCOUNT``).
+  times as many), plus the coach's own lines (:func:`voicecoach.grammar.cue_sentences`), so
+  that its voice coming back through the microphone decodes as its own words, which the parser
+  turns down. Bigrams and trigrams with absolute discounting (``DISCOUNT``).
 * **Ordinary English underneath.** The ``TOP_WORDS`` most frequent words of the general model
   (their unigram probabilities read from ``en-us.lm.bin``) share the unigram level with the
   command words (``DOMAIN_WEIGHT`` of the mass to the commands' own unigrams), so unrelated
@@ -34,7 +34,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .grammar import WordGraph, intent_graph
+from .grammar import WordGraph, cue_sentences, intent_graph
 from .protocol import INTENTS
 
 log = logging.getLogger(__name__)
@@ -73,13 +73,6 @@ def _walks(graph: WordGraph, n: int, rng: random.Random) -> list[list[str]]:
             if word:
                 words.append(word)
     return out
-
-
-def coach_sentences() -> list[list[str]]:
-    """The coach's own lines as word lists (:func:`voicecoach.grammar.cue_sentences`)."""
-    from .grammar import cue_sentences
-
-    return cue_sentences()
 
 
 def command_sentences(walks: int = WALKS_PER_INTENT, seed: int = SEED) -> list[list[str]]:
@@ -234,7 +227,7 @@ def free_lm(model_dir: str, extra_words: Iterable[str] = (), coach: bool = True)
         tmp = directory / f".{name}.{os.getpid()}.tmp"
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            sentences = command_sentences() + (coach_sentences() if coach else [])
+            sentences = command_sentences() + (cue_sentences() if coach else [])
             general = general_unigrams(lm_path, dict_path)
             sizes = write_arpa(tmp, sentences, general, known=set(general) | set(extra))
             tmp.replace(path)  # atomic: another process never reads a half-written file
