@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen", "unseen2", "unseen3",
-                                    "unseen4", "unseen5", "unseen6", "unseen7"))
+                                    "unseen4", "unseen5", "unseen6", "unseen7", "unseen8"))
     from voicecoach.bench.noise import NOISE_TYPES
 
     ap.add_argument("--noise", choices=[t for t in NOISE_TYPES if t != "babble"], default="pink",
