@@ -741,3 +741,38 @@ def test_cross_check_needs_the_free_pass() -> None:
 
     assert not SphinxRecogniser(phase="hold", free_pass="red_flag").cross_check
     assert not SphinxRecogniser(phase="hold", free_pass="none").cross_check
+
+
+@needs_tts
+def test_red_flag_snap_hears_a_warning_the_free_search_misheard() -> None:
+    """Accents the acoustic model does not know come out of the free search as near-sounding
+    nonsense ("my legs gone nah i'm"): the parser finds nothing, but the phones are close to the
+    red-flag phrase "my leg's gone numb", so the session still stops. Without snapping the
+    warning is lost."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+    from voicecoach.intents import default_parser
+
+    on = SphinxRecogniser(phase="pull")
+    off = SphinxRecogniser(phase="pull", red_flag_snap=False)
+    assert on.red_flag_snap  # the default
+    for text, voice, wpm in (("my whole leg's gone numb", "en-gb+Belinda", 140),
+                             ("it burns down my leg", "en-gb-scotland+Steph", 175)):
+        pcm = synth(text, "espeak-ng", voice, wpm)
+        assert _intent(off, pcm, "pull") is None, voice
+        assert default_parser().parse(off.last_free_text, "pull").intent is None
+        assert _intent(on, pcm, "pull") == "red_flag", voice
+        assert on.last_free == "red_flag"
+
+
+def test_red_flag_snap_leaves_negations_coach_lines_and_other_talk_alone() -> None:
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    rec = SphinxRecogniser(phase="hold")
+    assert rec._red_flag_snap("my legs gone nah i'm") == "my leg's gone numb"
+    # near a red-flag phrase, but said with a no in front
+    assert rec._red_flag_snap("no shooting pain in my leg") is None
+    # the coach's own screening question names the warning signs
+    assert rec._red_flag_snap("is there any pain spreading down into a leg") is None
+    assert rec._red_flag_snap("the traffic was terrible today") is None
+    assert rec._red_flag_snap("my leg") is None  # too short to tell
+    assert not SphinxRecogniser(phase="hold", free_pass="none").red_flag_snap
