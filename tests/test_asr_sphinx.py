@@ -496,6 +496,10 @@ def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> 
     assert rec._free_intent("yes i get tingling", False) == "red_flag"
     assert rec._free_intent("there is tingling don't my leg", False) == "red_flag"
     assert rec._free_intent("that copy tingly the", False) is None
+    # any part below the knee counts as the leg, also with a side or "whole" before it
+    assert rec._free_intent("it hurts all the way down to my ankle", False) == "red_flag"
+    assert rec._free_intent("there is tingling in my left shin", False) == "red_flag"
+    assert rec._free_intent("it hurts all the way down to the hallway", False) is None
     rec.set_phase("hold")
     assert rec._free_intent("hold it there and keep breathing slowly", False) is None
     assert rec._free_intent("it's going into my foot", True) == "red_flag"
