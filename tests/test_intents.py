@@ -79,8 +79,18 @@ def test_every_intent_is_covered_in_every_phase_that_accepts_it() -> None:
     covered = {(ph, i) for _, phases, intent, _ in CASES for ph in phases
                for i in (intent if isinstance(intent, list) else [intent])}
     covered |= {(ph, "red_flag") for ph in PHASES}
+    covered |= {("paused", "start")}  # reported as resume (test_a_start_while_paused_is_a_resume)
     missing = [(ph, i) for ph in PHASES for i in phase_intents(ph) if (ph, i) not in covered]
     assert missing == []
+
+
+def test_a_start_while_paused_is_a_resume(parser: IntentParser) -> None:
+    """The paused phase accepts start phrasings ("let's go", "I'm ready"), which can only mean
+    carrying on there: the parser says resume, as the coach does."""
+    for text in ("let's go", "i'm ready", "start", "okay let's begin"):
+        assert parser.parse(text, "screen").intent == "start"
+        assert parser.parse(text, "paused").intent == "resume"
+        assert parser.parse(text, "paused").confidence == parser.parse(text, "screen").confidence
 
 
 @pytest.mark.parametrize(("text", "phases", "intent", "slots"), CASES,

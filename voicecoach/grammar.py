@@ -440,6 +440,9 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "i'm all set", "i'm in position", "i'm lying down", "i'm on the floor", "i'm on my back",
         "yes i have a (bulging|slipped) disc", "i have a (bulging|slipped) disc",
         "yes i (do|have|am|did)", "(yeah|yep) i (do|have|am)", "okay yes", "yes that's right",
+        # a plain answer to "are you comfortable?": without it the grammar's nearest phrase was
+        # "yes i've got tingling" (unseen8: 8 of 16 clips of "yes i'm comfortable" a red flag)
+        "(yes|yeah) i'm (comfortable|okay|good|ready|set)", "i'm comfortable",
     ),
     "no": (
         "no", "nope", "nah", "no no", "not really", "none", "nothing", "no i don't",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from itertools import pairwise
@@ -310,7 +310,16 @@ class IntentParser:
         self.echo = EchoFilter(echo_lines)
 
     def parse(self, text: str, phase: str | None = None) -> ParseResult:
-        """Parse one utterance; with ``phase``, only what that phase accepts is recognised."""
+        """Parse one utterance; with ``phase``, only what that phase accepts is recognised.
+
+        While the session is paused, a start ("I'm ready", "let's go") can only mean carrying
+        on, and is reported as ``resume``."""
+        result = self._parse(text, phase)
+        if phase == "paused" and result.intent == "start":
+            return replace(result, intent="resume")
+        return result
+
+    def _parse(self, text: str, phase: str | None) -> ParseResult:
         allowed = set(phase_intents(phase))
         norm = normalize(text)
         if not norm:
