@@ -288,10 +288,6 @@ RED_FLAG_CONTEXT = re.compile(
 #: about a tenth of their length here, counted against the free pass's budget.
 CROSS_CHECK_MIN_S = 1.4
 CROSS_CHECK_MIN_WORDS = 4
-#: The red-flag check (:meth:`SphinxRecogniser._red_flag_check`): the search over every sentence
-#: the red-flag templates hold, and how much better (in log acoustic score over the utterance)
-#: its best sentence must fit the sound than the free pass's transcript does. 0 means "at least as
-#: well as anything the general English model found", a natural line rather than a fitted one.
 #: Red-flag snapping (:meth:`SphinxRecogniser._red_flag_snap`): a free transcript that gives no
 #: intent is a red flag when its phones (:mod:`voicecoach.phonetic`) are within
 #: ``RED_FLAG_SNAP_MAX`` of a red-flag phrase of the grammar, and every phrase of another intent,
@@ -303,7 +299,9 @@ CROSS_CHECK_MIN_WORDS = 4
 #: set before unseen8 (November 26, twelfth session; without coach lines as rivals): of 80
 #: missed red flags, 0.35 / 0.2 caught 11 with no other clip changed; 0.4 / 0.2 caught 16, and
 #: 1 of 1,499 unrelated clips ("i forgot to buy milk" heard as "i cannot dinner me leg");
-#: 0.45 / 0.2 caught 17, and 2 unrelated. Snapping every intent this way was measured too and
+#: 0.45 / 0.2 caught 17, and 2 unrelated. Replayed through this method (coach lines as rivals,
+#: the phase's intents): 17 red flags, and 1 unrelated clip ("have you seen my glasses" heard
+#: as "now shooting into my black good"). Snapping every intent this way was measured too and
 #: is not done: at 0.3 / 0.2, 51 commands right, 14 wrong and 18 unrelated clips accepted.
 #: A transcript that starts with a no ("no shooting pain") is never snapped. unseen8, written
 #: before this was built, through the whole recogniser: red flags missed 28/80 -> 27/80 clean
@@ -313,6 +311,10 @@ RED_FLAG_SNAP_MAX = 0.4
 RED_FLAG_SNAP_MARGIN = 0.2
 RED_FLAG_SNAP_MIN_WORDS = 3
 _NEGATED_START = re.compile(r"^(no|not|nope|nah|never)\b")
+#: The red-flag check (:meth:`SphinxRecogniser._red_flag_check`): the search over every sentence
+#: the red-flag templates hold, and how much better (in log acoustic score over the utterance)
+#: its best sentence must fit the sound than the free pass's transcript does. 0 means "at least as
+#: well as anything the general English model found", a natural line rather than a fitted one.
 RED_FLAG_SEARCH = "red_flag_templates"
 RED_FLAG_CHECK_MARGIN = 0.0
 
