@@ -63,3 +63,15 @@ def test_distances_are_normalised_by_the_longer_side(matcher: PhoneticMatcher) -
     assert 0.5 < near.other <= 1.0
     assert matcher.nearest("stop now", "red_flag").other == 0.0  # type: ignore[union-attr]
     assert matcher.nearest("stop now", "no_such_label") is None
+
+
+def test_phrases_too_long_or_short_to_be_near_are_bounded_not_compared(
+        matcher: PhoneticMatcher) -> None:
+    full = matcher.distances("stop now")
+    pruned = matcher.distances("stop now", within=0.3)
+    assert full is not None and pruned is not None
+    # "stop now" (6 phones) against the 12-phone red flag: at least 6/12 apart by length alone
+    assert pruned[0] == pytest.approx(0.5) and full[0] >= pruned[0]
+    assert pruned[1] == full[1] == 0.0  # compared: same length
+    # what is within reach is exact either way
+    assert all(p == f for p, f in zip(pruned, full, strict=True) if f <= 0.3)

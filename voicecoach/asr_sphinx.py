@@ -1104,7 +1104,8 @@ class SphinxRecogniser:
         (``RED_FLAG_SNAP_MAX``, ``RED_FLAG_SNAP_MARGIN``); else None."""
         if len(text.split()) < RED_FLAG_SNAP_MIN_WORDS or _NEGATED_START.match(text):
             return None
-        near = self._phonetic().nearest(text, "red_flag")
+        near = self._phonetic().nearest(text, "red_flag",
+                                        within=RED_FLAG_SNAP_MAX + RED_FLAG_SNAP_MARGIN)
         if near is None:
             return None
         log.debug("red-flag snap: %r is %.2f from %r, %.2f from anything else", text,

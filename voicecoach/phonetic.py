@@ -8,8 +8,8 @@ transcript, the Levenshtein distance over phones to every phrase, divided by the
 two, so 0 is the same sounds and 1 nothing in common.
 
 The distances to all phrases are computed at once with numpy: one row of the dynamic programme
-per phone of the transcript, over every phrase side by side (a 30-phone transcript against 1,400
-phrases takes about 25 ms here).
+per phone of the transcript, over every phrase side by side; phrases whose length alone puts
+them too far away are skipped.
 """
 
 from __future__ import annotations
@@ -85,20 +85,30 @@ class PhoneticMatcher:
             out += [self._symbols.setdefault(p, len(self._symbols)) for p in pron.split()]
         return out
 
-    def distances(self, text: str) -> np.ndarray | None:
+    def distances(self, text: str, within: float = 1.0) -> np.ndarray | None:
         """Normalised phone distance from ``text`` to every phrase (None if it has a word
-        without a pronunciation, or no words)."""
+        without a pronunciation, or no words).
+
+        Only phrases that could be ``within`` that distance are compared; for the others, whose
+        length alone puts them further away, the difference in length is given instead (a lower
+        bound, itself more than ``within``)."""
         query = self.phones(text)
         if not query or not self.phrases:
             return None
-        raw = edit_distances(query, self._targets, self._lengths)
-        return np.asarray(raw / np.maximum(self._lengths, len(query)), dtype=np.float64)
+        longer = np.maximum(self._lengths, len(query))
+        dist = np.abs(self._lengths - len(query)) / longer
+        rows = np.flatnonzero(dist <= within)
+        if rows.size:
+            width = int(self._lengths[rows].max())
+            raw = edit_distances(query, self._targets[rows, :width], self._lengths[rows])
+            dist[rows] = raw / longer[rows]
+        return np.asarray(dist, dtype=np.float64)
 
-    def nearest(self, text: str, label: str) -> Nearest | None:
+    def nearest(self, text: str, label: str, within: float = 1.0) -> Nearest | None:
         """The ``label`` phrase nearest ``text``, with the distance to the nearest phrase of any
         other label (1.0 if there is none); None if ``text`` cannot be compared or no phrase
-        has the label."""
-        dist = self.distances(text)
+        has the label. Distances over ``within`` are lower bounds (:meth:`distances`)."""
+        dist = self.distances(text, within)
         if dist is None:
             return None
         mine = self.labels == label
