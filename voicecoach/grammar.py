@@ -440,9 +440,11 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "i'm all set", "i'm in position", "i'm lying down", "i'm on the floor", "i'm on my back",
         "yes i have a (bulging|slipped) disc", "i have a (bulging|slipped) disc",
         "yes i (do|have|am|did)", "(yeah|yep) i (do|have|am)", "okay yes", "yes that's right",
-        # a plain answer to "are you comfortable?": without it the grammar's nearest phrase was
-        # "yes i've got tingling" (unseen8: 8 of 16 clips of "yes i'm comfortable" a red flag)
-        "(yes|yeah) i'm (comfortable|okay|good|ready|set)", "i'm comfortable",
+        # Not "yes i'm (comfortable|ready|...)": those phrases took red flags said after a yes
+        # ("yes numbness in my leg" heard as "yes i'm ready" on 7 unseen7 clips; "yes my leg goes
+        # numb sometimes" as "yes i'm comfortable"), while without them "yes i'm comfortable"
+        # is heard as "yes i've got tingling" (8 of 16 unseen8 clips): a session stopped for
+        # nothing is the safer mistake.
     ),
     "no": (
         "no", "nope", "nah", "no no", "not really", "none", "nothing", "no i don't",
