@@ -96,11 +96,13 @@ from .errors import RecogniserError
 from .grammar import (
     WordGraph,
     command_words,
+    cue_sentences,
     cue_words,
     intent_graph,
     phase_command_phrases,
     phase_graph,
 )
+from .intents import LEG_DISTAL
 from .phonetic import PhoneticMatcher
 
 log = logging.getLogger(__name__)
@@ -268,8 +270,7 @@ FREE_MIN_CONFIDENCE = 0.85
 #: "my leg"; every part below the knee the parser knows, and "my left / whole ... leg", count
 #: now (no other clip of any set's free transcripts changes).
 RED_FLAG_CONTEXT = re.compile(
-    r"\b(my|the) ((left|right|whole|other|bad) )?(legs?|thighs?|calf|calves|shins?|foot|feet|"
-    r"toes?|ankles?|heels?|soles?|buttocks?|bum)\b"
+    r"\b(my|the) ((left|right|whole|other|bad) )?(" + LEG_DISTAL + r"|buttocks?|bum)\b"
     r"|^(yes|yeah|yep)\b.*\b(tingl\w*|numb\w*|pins and needles|sciatica|nerve)")
 #: The cross-check (:meth:`SphinxRecogniser._cross_check`): a command the phase grammar heard
 #: in an utterance at least ``CROSS_CHECK_MIN_S`` long (with its 0.5 s lead-in) is decoded once
@@ -1089,11 +1090,7 @@ class SphinxRecogniser:
         """Every phrase of the grammar, labelled with its intent, and every line of the coach
         (labelled ``coach``), by the decoder's own pronunciations; made on first use."""
         if self._matcher is None:
-            from .grammar import cue_sentences, intent_command_phrases
-            from .protocol import phase_intents
-
-            pairs = [(intent, phrase) for intent in phase_intents(None)
-                     for phrase in intent_command_phrases(intent)]
+            pairs = [(intent, phrase) for phrase, intent in phase_command_phrases(None)]
             pairs += [("coach", " ".join(words)) for words in cue_sentences()]
             self._matcher = PhoneticMatcher(pairs, self.decoder.lookup_word)
         return self._matcher

@@ -152,7 +152,8 @@ _LEG = (r"(leg|legs|thigh|thighs|calf|calves|shin|shins|foot|feet|toe|toes|ankle
         r"hamstring|hamstrings|buttock|buttocks|bum|butt|glute|glutes|heel|heels|knee|knees|"
         r"sole|soles|hip)")
 #: body parts where plain pain ("my leg hurts") counts: not the knee, hip or the stretched muscles
-_LEG_DISTAL = (r"(leg|legs|thigh|thighs|calf|calves|shin|shins|foot|feet|toe|toes|ankle|ankles|"
+#: (also what a free-pass red flag must name: ``voicecoach.asr_sphinx.RED_FLAG_CONTEXT``)
+LEG_DISTAL = (r"(leg|legs|thigh|thighs|calf|calves|shin|shins|foot|feet|toe|toes|ankle|ankles|"
                r"heel|heels|sole|soles)")
 _RF_DOWN_LEG = re.compile(
     r"\b(down|into|through|along|to|towards|toward|in|round)\s+(to\s+)?(all\s+the\s+way\s+)?"
@@ -174,13 +175,13 @@ _RF_LEG_STATE = re.compile(
     r"furry|weird|strange|odd|cold and numb|sleep)\b"
 )
 _RF_LEG_HURTS = re.compile(
-    r"\b(my|the|both|one)\s+" + _SIDE + _LEG_DISTAL
+    r"\b(my|the|both|one)\s+" + _SIDE + LEG_DISTAL
     + r"(\s+(is|are|feels|feel|has been|keeps))?('s)?\s+(\w+\s+)?"
     r"(?P<state>hurts|hurting|aching|aches|painful|killing me|throbbing|burning|burns|sore)\b"
 )
 _RF_LEG_NOUN = re.compile(
     r"\b(pain|ache|burning|hurt|throbbing)\s+(in|down|into)\s+(my|the|both|one)\s+" + _SIDE
-    + _LEG_DISTAL + r"\b"
+    + LEG_DISTAL + r"\b"
 )
 _NEGATORS = re.compile(
     r"\b(no|not|don't|dont|doesn't|doesnt|didn't|didnt|isn't|isnt|aren't|arent|haven't|havent|"
