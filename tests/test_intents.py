@@ -289,3 +289,62 @@ def test_heldout_accuracy(parser: IntentParser, name: str) -> None:
     assert accuracy >= 0.95, misses
     flags = [row for row in rows if row[2] == "red_flag"]
     assert flags and all(parser.parse(t, ph).intent == "red_flag" for t, ph, _, _ in flags)
+
+
+# ------------------------------------------------------------------------- blind paraphrases
+_PARAPHRASES = _load("intents_paraphrases.yaml")
+
+
+@pytest.mark.parametrize("persona", sorted(_PARAPHRASES))
+def test_blind_paraphrases(parser: IntentParser, persona: str) -> None:
+    """Each persona's phrasings (written blind, then used to improve the parser: see the file's
+    header) stay at >= 94% (their first measurement was 68-71%), every red flag among them is
+    caught, and at most 2 of 40 unrelated sentences give an intent in some phase."""
+    data = _PARAPHRASES[persona]
+    commands = data["commands"]
+    misses = [(text, phase, intent, parser.parse(text, phase).intent)
+              for text, phase, intent in commands if parser.parse(text, phase).intent != intent]
+    accuracy = 1 - len(misses) / len(commands)
+    print(f"{persona}: {accuracy:.1%} of {len(commands)}; misses: {misses}")
+    assert accuracy >= 0.94, misses
+    flags = [text for text, phase, intent in commands if intent == "red_flag"]
+    assert len(flags) >= 15
+    assert all(parser.parse(t, ph).intent == "red_flag" for t, ph, i in commands if i == "red_flag")
+    accepted = [t for t in data["unrelated"]
+                if any(parser.parse(t, ph).intent is not None
+                       for ph in ("screen", "setup", "pull", "hold"))]
+    assert len(accepted) <= 2, accepted
+
+
+def test_a_command_with_an_aside(parser: IntentParser) -> None:
+    """A whole command with an unpunctuated aside before or after it keeps its intent; the rest
+    of the sentence must be an aside, not the command's object or someone else's business."""
+    heard = {
+        ("hang on the doorbell's going", "hold"): "pause",
+        ("hold up the kids are shouting", "pull"): "pause",
+        ("i'm all at sea here what do i do", "pull"): "help",
+        ("can you repeat that my hearing's not what it was", "switch_side"): "repeat",
+        ("oh i've had enough let's call it a day", "hold"): "stop",
+        ("right what's next", "hold"): "next",
+        ("that's it i quit", "hold"): "stop",
+    }
+    for (text, phase), intent in heard.items():
+        result = parser.parse(text, phase)
+        assert result.intent == intent, (text, phase, result)
+        assert result.confidence < 0.85  # below what a free-pass transcript needs (asr_sphinx)
+    for text, phase in (("help me find my keys", "pull"), ("skip this ad already", "hold"),
+                        ("hang on let me call you back", "hold"), ("hold on to the rail", "pull"),
+                        ("how much longer is the drive", "hold"),
+                        ("that's too much salt in the soup", "hold"),
+                        ("the left shoe is under the sofa", "hold"),
+                        ("i've finished the crossword except for seven down", "hold"),
+                        ("stop it you two stop fighting", "hold"),
+                        ("i don't want to take a break", "hold")):
+        assert parser.parse(text, phase).intent is None, (text, phase)
+
+
+def test_a_no_before_a_request(parser: IntentParser) -> None:
+    assert parser.parse("nah skip it", "setup").intent == "skip"
+    assert parser.parse("no say that again", "hold").intent == "repeat"
+    assert parser.parse("no i don't think so", "screen").intent == "no"
+    assert parser.parse("no not really", "screen").intent == "no"

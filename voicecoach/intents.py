@@ -44,7 +44,8 @@ from .protocol import ALWAYS_ON, INTENTS, phase_intents
 
 log = logging.getLogger(__name__)
 
-_HESITATIONS = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "ah", "ahh", "eh", "oh"}
+_HESITATIONS = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "hm", "mm", "ah", "ahh", "eh", "oh",
+                "ugh", "urgh", "argh", "huh", "phew"}
 _LEADING_MARKERS = (
     "okay so", "alright so", "all right so", "right so", "so", "well", "hey coach",
     "hey", "coach", "listen", "look", "and", "oh", "ooh", "sorry", "excuse me", "pardon me",
@@ -93,6 +94,10 @@ _CONTRACTIONS = (
     (re.compile(r"\blemme\b"), "let me"), (re.compile(r"\bhows\b"), "how's"),
     (re.compile(r"\bdunno\b"), "don't know"), (re.compile(r"\bkinda\b"), "kind of"),
     (re.compile(r"\bsorta\b"), "sort of"), (re.compile(r"\bdisk\b"), "disc"),
+    (re.compile(r"\boutta\b"), "out of"), (re.compile(r"\bwhat'd\b"), "what did"),
+    (re.compile(r"\bhow (long|much)'s\b"), r"how \1 is"), (re.compile(r"\bgive us\b"), "give me"),
+    # non-native "I am finish" -> "I'm finished"
+    (re.compile(r"\b(i'm|i am) finish\b"), "i'm finished"),
     # a body part or the pain with 's: "my leg's gone numb", "the pain's going into my calf"
     (re.compile(r"\b(leg|foot|calf|toe|thigh|knee|back|pain|hip|bum|buttock|shin|ankle|heel)'s "
                 r"(gone|got|been|had)\b"), r"\1 has \2"),
@@ -161,7 +166,7 @@ _RF_DOWN_LEG = re.compile(
     + _SIDE + r"(?P<part>" + _LEG + r")\b(?P<poss>'s)?"
 )
 _PAIN_WORDS = re.compile(
-    r"\b(hurt\w*|pain\w*|ach\w*|burn\w*|shoot\w*|goes|going|gone|went|runs|running|ran|"
+    r"\b(hurt\w*|pain\w*|ach\w*|burn\w*|shoot\w*|shot|goes|going|gone|went|runs|running|ran|"
     r"travel\w*|radiat\w*|spread\w*|throb\w*|sore|killing|sent|sends|shock\w*|jolt\w*|"
     r"twing\w*|sensation|feeling|buzz\w*|prickl\w*|stab\w*|sharp|weird|funny|strange|"
     r"fire|fiery|hot|cramp\w*|pulse|pulses)\b"
@@ -171,7 +176,8 @@ _RF_LEG_STATE = re.compile(
     + r"(\s+(is|are|feels|feel|felt|went|has|have|is going|are going|got|just went|keeps|"
     r"is getting|seems)|'s|s)\s+(\w+\s+){0,2}"
     r"(?P<state>numb|tingly|dead|weak|asleep|funny|floppy|heavy and numb|useless|wobbly|giving way|"
-    r"give way|buckl\w*|prickly|fizzy|fizzing|buzzing|on fire|burning|zingy|electric|fuzzy|"
+    r"give way|giving out|gave out|give out|gives out|collaps\w*|buckl\w*|prickly|fizzy|"
+    r"fizzing|buzzing|on fire|burning|zingy|electric|fuzzy|"
     r"furry|weird|strange|odd|cold and numb|sleep)\b"
 )
 _RF_LEG_HURTS = re.compile(
@@ -368,9 +374,11 @@ class IntentParser:
 
         1. framing words stripped at either end ("okay", "right", "I think", "please", "now");
         2. clauses (split at commas and "but"): one clear intent among them wins;
-        3. a leading yes/no word whose remainder means nothing else ("no, just my back");
-        4. a negated symptom where yes/no is asked ("no tingling" -> no);
-        5. keyword spotting: exactly one keyword among otherwise harmless words.
+        3. a command with an aside before or after it, unpunctuated ("hang on the doorbell's
+           going", "I'm all at sea here, what do I do");
+        4. a leading yes/no word whose remainder means nothing else ("no, just my back");
+        5. a negated symptom where yes/no is asked ("no tingling" -> no);
+        6. keyword spotting: exactly one keyword among otherwise harmless words.
         """
         m = self._stripped(norm, allowed)
         if m is not None:
@@ -378,6 +386,9 @@ class IntentParser:
         m = self._clauses(text, allowed)
         if m is not None:
             return m.scaled(0.8)
+        m = self._split(norm, allowed)
+        if m is not None:
+            return m.scaled(0.75)
         m = self._yes_no_lead(norm, allowed)
         if m is not None:
             return m
@@ -390,7 +401,8 @@ class IntentParser:
         return None
 
     def _yes_no_lead(self, norm: str, allowed: set[str]) -> _Match | None:
-        """A leading yes/no word whose remainder asks for nothing else."""
+        """A leading yes/no word whose remainder asks for nothing else; or one before a whole
+        request that needs no yes or no ("nah, skip it", "no, say that again")."""
         words = norm.split()
         rest = " ".join(words[1:])
         limit = 12 if _ON_TOPIC.search(rest) else 7
@@ -398,7 +410,10 @@ class IntentParser:
             return None
         if _elsewhere(rest):  # "yeah I'll be there in five minutes": someone else
             return None
-        if self._match(rest, allowed) is not None or self._keywords(rest, allowed) is not None:
+        request = self._match(rest, allowed)
+        if request is not None and request.intent in _REQUESTS:
+            return request.scaled(0.75)
+        if request is not None or self._keywords(rest, allowed) is not None:
             return None
         intent = "yes" if words[0] in _YES_WORDS else "no"
         if intent in allowed and (intent == "no" or not _NEGATORS.search(rest)):
@@ -439,6 +454,53 @@ class IntentParser:
         # only weak answers: "right, I'm on the mat" is a yes, "right, definitely" the right side
         plain = [m for m in found if m.intent != "choose_side"]
         return (plain or found)[-1]
+
+    def _split(self, norm: str, allowed: set[str]) -> _Match | None:
+        """A whole command (two words or more, not a bare yes/no) at the start or the end, the
+        rest an aside that asks for nothing else ("hold up, kid's crying"). Where several
+        splits give commands they must agree; the longest command wins."""
+        words = norm.split()
+        n = len(words)
+        if not 3 <= n <= SPLIT_MAX_WORDS:
+            return None
+        found: list[tuple[int, _Match]] = []
+        for k in range(1, n):
+            for part, aside, size, head in ((words[:k], words[k:], k, True),
+                                            (words[k:], words[:k], n - k, False)):
+                if size < 2:
+                    continue
+                if part[-1] in _OPEN_ENDS:
+                    continue  # "how long is [the film on]": the command is not finished
+                m = self._match(" ".join(part), allowed)
+                if m is None or m.intent in ("yes", "no", "choose_side"):
+                    continue
+                if self._aside(aside, allowed, m.intent, head):
+                    found.append((size, m))
+        if not found or len({m.intent for _, m in found}) != 1:
+            return None
+        return max(found, key=lambda f: (f[0], f[1].rank()))[1]
+
+    def _aside(self, words: list[str], allowed: set[str], intent: str, after: bool) -> bool:
+        """Is ``words`` (said ``after`` the command, else before it) an aside that leaves the
+        command as it is: no other request, no continuation of the command ("hold on to the
+        rail"), no negation of it ("I don't want to stop")?"""
+        text = " ".join(words)
+        if text in _DISCOURSE:
+            return True
+        m = (self._match(text, allowed) or self._stripped(text, allowed)
+             or self._keywords(text, allowed))
+        if m is not None and m.intent not in ("yes", "no"):
+            return m.intent == intent  # the same request twice ("I'm lost, what do I do")
+        if _elsewhere(text):
+            return False  # "hang on, let me call you back": said to someone else
+        if after:
+            if words[0] in _CONTINUATIONS:
+                return False
+            # "help me [find my keys]", "skip this [ad already]": the command's object, not an
+            # aside; only a pause takes a bare reason ("hang on, the doorbell")
+            return bool(_CLAUSE.search(text)) or (intent == "pause" and len(words) <= 3)
+        return not (words[-1] in _CONTINUATIONS or _NEGATORS.search(" ".join(words[-3:]))
+                    or (len(words) > 3 and not _CLAUSE.search(text)))
 
     def _keywords(self, norm: str, allowed: set[str]) -> _Match | None:
         """Exactly one keyword intent, every other word harmless (fillers, hedges, context)."""
@@ -535,7 +597,7 @@ _ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|la
 #: Speech addressed to a smart speaker or phone assistant, not to the coach.
 _WAKE_WORDS = re.compile(r"\b(alexa|siri|cortana|bixby|(hey|okay|hi) google)\b")
 #: A lone hesitation asked as a question ("eh?", "hmm?"): the user did not catch the line.
-_HUH = re.compile(r"\s*(eh|hmm+|hm|er|erm|uh)\s*\?+\s*")
+_HUH = re.compile(r"\s*((eh|hmm+|hm|er|erm|uh)\s*\?+|huh\s*\?*)\s*")
 #: Words that keep a longer yes/no answer on topic ("yeah, they said it was a herniated disc").
 #: A promise ("I'll take the parcel"): said to someone else unless it is about the stretch.
 _PROMISE = re.compile(r"\b(i'll|i will) \w+")
@@ -571,7 +633,9 @@ _STRIP_LEAD = ("okay", "alright", "all right", "right", "yeah", "yes", "yep", "s
                "shall we", "should we", "shall i", "should i", "may i", "may we", "kindly",
                "would you kindly", "would you please", "could you please", "i'll", "i will",
                "i'm going to", "i think i'll", "we", "whenever you're ready", "when you're ready",
-               "cheers", "go on then", "go on")
+               "cheers", "go on then", "go on", "ugh", "dude", "give me", "i want",
+               "i'd like", "i would like", "oh dear", "okay love", "right then", "alright then",
+               "okay then", "i take")
 _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon", "i suppose",
                "maybe", "then", "now", "really", "actually", "definitely", "probably", "though",
                "i'd say", "for me", "this time", "for now", "mate", "love", "coach", "okay",
@@ -583,11 +647,13 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "at once", "instead", "for a second", "for a moment", "on this one", "on this side",
                "indeed", "i'm afraid", "unfortunately", "sadly", "a touch", "a tad", "a bit",
                "a little", "for me today", "if you would", "if you please", "for us",
-               "whatsoever", "at all")
+               "whatsoever", "at all", "real quick", "quickly", "completely", "dear",
+               "i should think", "shall we", "will you", "won't you", "with this", "with that",
+               "only", "honestly", "today")
 
 
 #: A trailing reason ("because of my disc", "since my back's bad"): dropped as a framing variant.
-_REASON = re.compile(r"\s(because|since|as my|as i|as it's|so that)\b")
+_REASON = re.compile(r"\s(because|since|as my|as i|as it's|so that|for my (disc|back|bad back))\b")
 
 
 def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
@@ -631,6 +697,25 @@ _FILLER_WORDS = _word_set(
     "maybe probably definitely really actually um uh oh hmm say would like about around "
     "roughly approximately pretty quite very bit little kind of sort for to at and or ooh "
     "today honestly mate love coach one again go let's can could we you do")
+
+#: Requests a leading yes/no does not change ("nah, skip it"); yes/no answers stay with step 4.
+_REQUESTS = frozenset({"skip", "repeat", "help", "time_left", "pause", "stop"})
+#: The longest utterance the command-and-aside split (``IntentParser._split``) tries.
+SPLIT_MAX_WORDS = 14
+#: An aside that is only a discourse marker ("right, what's next").
+_DISCOURSE = frozenset({"right", "okay", "alright", "so", "well", "now", "right then", "okay so",
+                        "that's it", "right that's it", "okay that's it"})
+#: Words that carry a command on rather than start an aside ("hold on to the rail").
+_CONTINUATIONS = _word_set(
+    "to for with of at from by than as about until if that into onto off out over up down in "
+    "on and or but is are was were be should could would will can must might may want need "
+    "wants needs")
+#: Words a command does not end with ("how long is ...", "skip the ...").
+_OPEN_ENDS = _word_set(
+    "the a an my your his her their our to of for with and or at from by than as")
+#: A clause of its own: a subject or a verb ("the doorbell's going", "I'm all at sea here").
+_CLAUSE = re.compile(r"\b(i|i'm|i've|i'll|i'd|we|we're|we've|they|they're|he|she|he's|she's|"
+                     r"it's|there's|that's|is|are|was|were|has|have|had|wants|needs|\w+'s)\b")
 
 _NUM = (r"(zero|one|two|three|four|five|six|seven|eight|nine|ten|nought|nil|none|"
         r"0|1|2|3|4|5|6|7|8|9|10)")
@@ -709,7 +794,7 @@ def _kw(intent: str, slots: dict[str, Any], pattern: str,
 _SIDE_CONTEXT = (
     "side leg knee hip one felt feels was is tighter tight stiffer stiff worse more tense "
     "first start with begin probably definitely think reckon say the my lot much way bit "
-    "little a far")
+    "little a far take go want")
 
 #: Keyword spotting for short utterances: (intent, slots, keyword pattern, extra harmless words).
 #: Only used when no template matches and exactly one of these intents is spotted.
@@ -719,7 +804,15 @@ _KEYWORDS = (
         "now better worse easier hurts hurting level number scale out of ten give call i'd "
         "would rate rated rating it'd probably or ish today tonight currently maybe "
         "honestly comfortable stiff stiffer go with put mark down as so more less going gone "
-        "went dropped come came back's"),
+        "went dropped come came back's bad terrible awful horrible killing me not great doesn't "
+        "hurt at all should"),
+    _kw("time_left", {}, r"(how long|how much longer|how much (more )?time|how much more|"
+        r"how many (more )?(seconds|minutes|secs|mins))( is)?( left| to go| remaining)?|"
+        r"(nearly|almost) (there|done|finished|over)|(time|seconds|minutes) left|"
+        r"when (is|does|will) (it|this|the session|the hold) "
+        r"(finish|end|be over|be done)|when is finish",
+        "is left of the whole thing this session hold stretch on do i we have got to more still "
+        "are there yet be it one side go remaining for keep holding hold it's in"),
     _kw("variation", {"variation": "double_knee"},
         r"both (my |of my |the )?knees|both (my |of my |the )?legs|double knee|two knees|"
         r"both (of them )?(together|at once|at the same time)",
@@ -728,17 +821,20 @@ _KEYWORDS = (
     _kw("variation", {"variation": "single_knee"},
         r"one (knee|leg) at a time|single (knee|leg)|one knee|one leg",
         "do try go back to switch change version variation want instead let's rather time a at "
-        "the just with again"),
+        "the just with again only"),
     _kw("variation", {"variation": "tailbone_heavy"},
         r"tailbone|tail bone|tailbone heavy|tail bone heavy",
         "heavy down on floor the keep version variation one want to do try instead let's with "
-        "pinned rather switch back change"),
+        "pinned rather switch back change gentle gentler easy easier safer where stays stay my "
+        "can could we i"),
     _kw("choose_side", {"side": "left"}, r"left|left hand", _SIDE_CONTEXT),
     _kw("choose_side", {"side": "right"}, r"right hand|right", _SIDE_CONTEXT),
     _kw("no", {}, r"neither|neither side|no difference|same|even|equal",
         "felt feel were was they both sides side about pretty much the really much not of "
         "them honestly to hard tell say"),
-    _kw("skip", {}, r"skip|skip it|skip this|skip that", "this that part bit step one the"),
+    _kw("skip", {}, r"skip|skip it|skip this|skip that",
+        "this that part bit step one the breathing breaths breathe settling stuff stretch "
+        "stretching to straight ahead it"),
     _kw("pause", {}, r"pause", "this that it the session for a moment second sec minute bit"),
     _kw("resume", {}, r"resume|unpause|carry on|continue",
         "back we're i'm ready where were we it the session from"),
@@ -747,17 +843,23 @@ _KEYWORDS = (
         "sentence about floor knee knees leg shin thigh hands breathing side back position "
         "arms"),
     _kw("longer", {}, r"longer|more seconds|more time|extra time|extra seconds|few more|"
-        r"another (\w+ )?(seconds|secs)|another (bit|minute|round|one|few)",
-        "hold stay keep it a bit little more give me can have another few some here there"),
-    _kw("done", {}, r"let go|letting go|release|releasing|finished|done",
+        r"another (\w+ )?(seconds|secs)|another (bit|minute|round|one|few)|extend|"
+        r"a (bit|little) more",
+        "hold stay keep it a bit little more give me can have another few some here there going "
+        "staying holding this in while the let like i'd feels good lovely nice with not yet "
+        "that's reps for seconds"),
+    _kw("done", {}, r"let go|letting go|release|releasing|finished|done|i finish|did it",
         "i'm going to now okay that's it i've all those these them with this one side that "
-        "am we're we've have"),
+        "am we're we've have me the hold stretch got settled"),
     _kw("too_much", {}, r"too much|too far|too hard|too tight|too intense|too strong|too deep|"
-        r"intense|painful|uncomfortable|sore|(pulling|pulls|stretching|straining) (a lot|hard)",
+        r"intense|painful|uncomfortable|sore|(pulling|pulls|stretching|straining) (a lot|hard)|"
+        r"a bit much|overdoing it|ease off|back (it )?off|killing me",
         "it's that's this is it that getting feels feeling bit quite really very pulling "
-        "stretching pushing way much ow ouch ooh ah for back knee hip neck me"),
-    _kw("switch_side", {}, r"other side|other leg|switch sides|swap sides|swap legs|switch legs",
-        "the to now do"),
+        "stretching pushing way much ow ouch ooh ah for back knee hip neck me my old on stretch "
+        "can i i'm hurts"),
+    _kw("switch_side", {}, r"other side|other leg|other knee|other one|switch sides|swap sides|"
+        r"swap legs|switch legs|switch side|change (legs|leg|sides|side|over)|flip( over)?",
+        "the to now do switch swap change over try let's i'd like want it up i"),
 )
 
 
