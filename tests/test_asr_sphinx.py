@@ -788,3 +788,23 @@ def test_red_flag_snap_leaves_negations_coach_lines_and_other_talk_alone() -> No
     assert rec._red_flag_snap("the traffic was terrible today") is None
     assert rec._red_flag_snap("my leg") is None  # too short to tell
     assert not SphinxRecogniser(phase="hold", free_pass="none").red_flag_snap
+
+
+@needs_tts
+def test_a_leading_hesitation_is_heard_and_left_out(rec) -> None:  # type: ignore[no-untyped-def]
+    """"erm, no, not really": the phrase grammar takes one hesitation before any phrase, and
+    what is heard leaves it out. Without the hesitation path the "erm" is part of the garbage
+    and the same audio must go to the free pass."""
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.asr_sphinx import HESITATIONS, SphinxRecogniser, _hyp_words
+
+    assert _hyp_words("erm skip it") == (["skip", "it"], False)
+    assert _hyp_words("um") == ([], True)
+    assert "erm" in HESITATIONS
+    pcm = synth("erm can we skip that", "flite", "slt")
+    assert _intent(rec, pcm, "setup") == "skip"
+    assert rec.last_heard == "can we skip that"
+    plain = SphinxRecogniser(phase="setup", hesitation_share=0.0, free_pass="none")
+    plain.reset()
+    plain.set_phase("setup")
+    assert not [r for r in recognise_pcm(plain, pcm) if r.final and not r.rejected]

@@ -107,3 +107,12 @@ def test_free_lm_falls_back_to_a_temporary_directory(tmp_path: Path,
     (tmp_path / "tmp").mkdir()
     path = freelm.free_lm(_model_dir(), EXTRA_PRONUNCIATIONS)
     assert path.is_relative_to(tmp_path / "tmp") and path.exists()
+
+
+def test_some_command_sentences_start_with_a_hesitation() -> None:
+    from voicecoach.grammar import HESITATIONS
+
+    sentences = freelm.command_sentences(walks=20)
+    led = [s for s in sentences if s and s[0] in HESITATIONS]
+    assert len(led) >= len(sentences) // freelm.HESITATION_EVERY  # templates may start with "oh"
+    assert {s[0] for s in led} == set(HESITATIONS)

@@ -11,6 +11,7 @@ nothing. This module writes a trigram model in ARPA form that mixes the two:
   times as many), plus the coach's own lines (:func:`voicecoach.grammar.cue_sentences`), so
   that its voice coming back through the microphone decodes as its own words, which the parser
   turns down. Bigrams and trigrams with absolute discounting (``DISCOUNT``).
+  One sentence in ``HESITATION_EVERY`` starts with a hesitation ("erm", "um", ...).
 * **Ordinary English underneath.** The ``TOP_WORDS`` most frequent words of the general model
   (their unigram probabilities read from ``en-us.lm.bin``) share the unigram level with the
   command words (``DOMAIN_WEIGHT`` of the mass to the commands' own unigrams), so unrelated
@@ -34,7 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .grammar import WordGraph, cue_sentences, intent_graph
+from .grammar import HESITATIONS, WordGraph, cue_sentences, intent_graph
 from .protocol import INTENTS
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ DISCOUNT = 0.7
 #: Random walks per intent through its template graph (red flags get three times as many).
 WALKS_PER_INTENT = 400
 SEED = 1
+#: One sentence in this many starts with a hesitation (``grammar.HESITATIONS``), as people's do.
+HESITATION_EVERY = 8
 #: Bumped whenever the construction changes, so that old cached files are not reused.
-VERSION = 1
+VERSION = 2
 
 _LOG_ZERO = -536870912  # what NGramModel.prob gives for a word it does not know
 
@@ -81,7 +84,9 @@ def command_sentences(walks: int = WALKS_PER_INTENT, seed: int = SEED) -> list[l
     out: list[list[str]] = []
     for intent in INTENTS:
         out += _walks(intent_graph(intent), walks * (3 if intent == "red_flag" else 1), rng)
-    return out
+    return [[HESITATIONS[(i // HESITATION_EVERY) % len(HESITATIONS)], *words]
+            if i % HESITATION_EVERY == HESITATION_EVERY - 1 else words
+            for i, words in enumerate(out)]
 
 
 def general_unigrams(lm_path: str, dict_path: str) -> dict[str, float]:

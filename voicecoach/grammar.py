@@ -35,6 +35,10 @@ NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "
 
 _MAX_RULE_DEPTH = 16
 
+#: Hesitations a command may start with ("erm, can we skip that"), which the recognisers allow
+#: for (``voicecoach.asr_sphinx``, ``voicecoach.freelm``); the parser drops them.
+HESITATIONS = ("erm", "um", "uh", "er", "oh", "ah", "hmm")
+
 
 def _number_word(tok: str) -> str:
     if tok.isdigit() and 0 <= int(tok) <= 10:

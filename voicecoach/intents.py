@@ -169,7 +169,7 @@ _PAIN_WORDS = re.compile(
     r"\b(hurt\w*|pain\w*|ach\w*|burn\w*|shoot\w*|shot|goes|going|gone|went|runs|running|ran|"
     r"travel\w*|radiat\w*|spread\w*|throb\w*|sore|killing|sent|sends|shock\w*|jolt\w*|"
     r"twing\w*|sensation|feeling|buzz\w*|prickl\w*|stab\w*|sharp|weird|funny|strange|"
-    r"fire|fiery|hot|cramp\w*|pulse|pulses)\b"
+    r"fire|fiery|hot|cramp\w*|pulse|pulses|electric\w*)\b"
 )
 _RF_LEG_STATE = re.compile(
     r"\b(my|the|both|one)\s+" + _SIDE + _LEG
