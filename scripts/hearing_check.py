@@ -10,6 +10,10 @@ was written and measured once before any change it could have steered.
 
     .venv/bin/python scripts/hearing_check.py heldout         # ~2-4 min on 2 cores
     .venv/bin/python scripts/hearing_check.py fresh --jobs 2
+    .venv/bin/python scripts/hearing_check.py persona_b --snr clean
+
+``persona_b``, ``persona_c`` and ``persona_d`` are the blind paraphrase sets of
+``tests/data/intents_paraphrases.yaml``, spoken by ``PERSONA_VOICES``.
 
 Needs espeak-ng, flite and festival (scripts/install.sh --dev installs them).
 """
@@ -29,6 +33,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SETS = ROOT / "tests" / "data" / "hearing_sets.yaml"
+PARAPHRASES = ROOT / "tests" / "data" / "intents_paraphrases.yaml"
+PERSONA_VOICES = ["espeak:en-us", "flite:slt"]
 PAD = b"\x00\x00" * 6400  # 0.4 s of silence either side, as a recording would have
 _REC: Any = None
 
@@ -77,19 +83,26 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen", "unseen2", "unseen3",
-                                    "unseen4", "unseen5", "unseen6", "unseen7", "unseen8"))
+                                    "unseen4", "unseen5", "unseen6", "unseen7", "unseen8",
+                                    "unseen10", "persona_b", "persona_c", "persona_d"))
     from voicecoach.bench.noise import NOISE_TYPES
 
     ap.add_argument("--noise", choices=[t for t in NOISE_TYPES if t != "babble"], default="pink",
                     help="the noise mixed in at 10 dB SNR (default: pink)")
+    ap.add_argument("--snr", choices=("both", "clean", "10"), default="both",
+                    help="clean audio, 10 dB SNR, or both (default)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json", type=Path, help="write every clip's result here")
     args = ap.parse_args(argv)
-    data = yaml.safe_load(SETS.read_text())[args.set]
+    if args.set.startswith("persona_"):
+        data = dict(yaml.safe_load(PARAPHRASES.read_text())[args.set], voices=PERSONA_VOICES)
+    else:
+        data = yaml.safe_load(SETS.read_text())[args.set]
     voices = [voice_spec(v) for v in data["voices"]]
     cache = os.environ.get("VOICECOACH_HEARING_CACHE") or tempfile.mkdtemp(prefix="vc-hearing-")
     jobs = []
-    for snr in (None, 10):
+    snrs = {"both": (None, 10), "clean": (None,), "10": (10,)}[args.snr]
+    for snr in snrs:
         for i, (text, phase, want) in enumerate(data["commands"]):
             for j, (tts, voice, rate) in enumerate(voices):
                 jobs.append(("cmd", text, phase, want, tts, voice, rate, snr, args.noise,
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         out = pool.map(_run, jobs, chunksize=4)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
-    for snr in (None, 10):
+    for snr in snrs:
         c = [o for o in out if o["kind"] == "cmd" and o["snr"] == snr]
         ok = sum(o["intent"] == o["want"] for o in c)
         rf = [o for o in c if o["want"] == "red_flag"]

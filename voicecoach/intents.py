@@ -465,8 +465,8 @@ class IntentParser:
             return None
         found: list[tuple[int, _Match]] = []
         for k in range(1, n):
-            for part, aside, size, head in ((words[:k], words[k:], k, True),
-                                            (words[k:], words[:k], n - k, False)):
+            for part, aside, size, aside_after in ((words[:k], words[k:], k, True),
+                                                   (words[k:], words[:k], n - k, False)):
                 if size < 2:
                     continue
                 if part[-1] in _OPEN_ENDS:
@@ -474,7 +474,7 @@ class IntentParser:
                 m = self._match(" ".join(part), allowed)
                 if m is None or m.intent in ("yes", "no", "choose_side"):
                     continue
-                if self._aside(aside, allowed, m.intent, head):
+                if self._aside(aside, allowed, m.intent, aside_after):
                     found.append((size, m))
         if not found or len({m.intent for _, m in found}) != 1:
             return None
@@ -699,7 +699,8 @@ _FILLER_WORDS = _word_set(
     "today honestly mate love coach one again go let's can could we you do")
 
 #: Requests a leading yes/no does not change ("nah, skip it"); yes/no answers stay with step 4.
-_REQUESTS = frozenset({"skip", "repeat", "help", "time_left", "pause", "stop"})
+#: Not stop: "no, stop" answering "shall we end the session?" could mean either.
+_REQUESTS = frozenset({"skip", "repeat", "help", "time_left", "pause"})
 #: The longest utterance the command-and-aside split (``IntentParser._split``) tries.
 SPLIT_MAX_WORDS = 14
 #: An aside that is only a discourse marker ("right, what's next").
