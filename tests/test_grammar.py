@@ -112,7 +112,7 @@ def test_hearing_check_sets_are_consistent() -> None:
     sets = yaml.safe_load((Path(__file__).parent / "data" / "hearing_sets.yaml").read_text())
     parser = default_parser()
     assert set(sets) == {"dev", "heldout", "fresh", "unseen", "unseen2", "unseen3", "unseen4",
-                         "unseen5", "unseen6", "unseen7", "unseen8"}
+                         "unseen5", "unseen6", "unseen7", "unseen8", "unseen10"}
     for name, data in sets.items():
         assert len(data["voices"]) >= 6 and all(":" in v for v in data["voices"])
         rates = [v.split("@")[1] for v in data["voices"] if "@" in v]

@@ -174,7 +174,7 @@ _PAIN_WORDS = re.compile(
 _RF_LEG_STATE = re.compile(
     r"\b(my|the|both|one)\s+" + _SIDE + _LEG
     + r"(\s+(is|are|feels|feel|felt|went|has|have|is going|are going|got|just went|keeps|"
-    r"is getting|seems)|'s|s)\s+(\w+\s+){0,2}"
+    r"is getting|seems)|'s|s)\s+(\w+\s+){0,3}"
     r"(?P<state>numb|tingly|dead|weak|asleep|funny|floppy|heavy and numb|useless|wobbly|giving way|"
     r"give way|giving out|gave out|give out|gives out|collaps\w*|buckl\w*|prickly|fizzy|"
     r"fizzing|buzzing|on fire|burning|zingy|electric|fuzzy|"
@@ -487,8 +487,11 @@ class IntentParser:
         text = " ".join(words)
         if text in _DISCOURSE:
             return True
-        m = (self._match(text, allowed) or self._stripped(text, allowed)
-             or self._keywords(text, allowed))
+        # any intent, not only the phase's: "hold it longer" is no pause with an aside where
+        # "longer" is not accepted
+        every = set(INTENTS)
+        m = (self._match(text, every) or self._stripped(text, every)
+             or self._keywords(text, every))
         if m is not None and m.intent not in ("yes", "no"):
             return m.intent == intent  # the same request twice ("I'm lost, what do I do")
         if _elsewhere(text):
@@ -649,7 +652,7 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "a little", "for me today", "if you would", "if you please", "for us",
                "whatsoever", "at all", "real quick", "quickly", "completely", "dear",
                "i should think", "shall we", "will you", "won't you", "with this", "with that",
-               "only", "honestly", "today")
+               "only", "honestly", "today", "when you are")
 
 
 #: A trailing reason ("because of my disc", "since my back's bad"): dropped as a framing variant.
