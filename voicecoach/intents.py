@@ -489,9 +489,8 @@ class IntentParser:
             return True
         # any intent, not only the phase's: "hold it longer" is no pause with an aside where
         # "longer" is not accepted
-        every = set(INTENTS)
-        m = (self._match(text, every) or self._stripped(text, every)
-             or self._keywords(text, every))
+        m = (self._match(text, _EVERY_INTENT) or self._stripped(text, _EVERY_INTENT)
+             or self._keywords(text, _EVERY_INTENT))
         if m is not None and m.intent not in ("yes", "no"):
             return m.intent == intent  # the same request twice ("I'm lost, what do I do")
         if _elsewhere(text):
@@ -704,6 +703,8 @@ _FILLER_WORDS = _word_set(
 #: Requests a leading yes/no does not change ("nah, skip it"); yes/no answers stay with step 4.
 #: Not stop: "no, stop" answering "shall we end the session?" could mean either.
 _REQUESTS = frozenset({"skip", "repeat", "help", "time_left", "pause"})
+#: Every intent: what an aside (``IntentParser._aside``) must not ask for, whatever the phase.
+_EVERY_INTENT = set(INTENTS)  # read only
 #: The longest utterance the command-and-aside split (``IntentParser._split``) tries.
 SPLIT_MAX_WORDS = 14
 #: An aside that is only a discourse marker ("right, what's next").
