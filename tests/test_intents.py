@@ -348,3 +348,12 @@ def test_a_no_before_a_request(parser: IntentParser) -> None:
     assert parser.parse("no say that again", "hold").intent == "repeat"
     assert parser.parse("no i don't think so", "screen").intent == "no"
     assert parser.parse("no not really", "screen").intent == "no"
+
+
+def test_an_answer_said_again_at_the_end(parser: IntentParser) -> None:
+    """"no, I don't think so, no": the closing "no" repeats the answer; stripped like a framing
+    word, the rest is a template (0.85, enough for the free pass)."""
+    for text, intent in (("no i don't think so no", "no"), ("nope not really nope", "no"),
+                         ("yes i think so yes", "yes"), ("yeah i'm ready yes", "yes")):
+        found = parser.parse(text, "screen")
+        assert (found.intent, found.confidence) == (intent, 0.85), text

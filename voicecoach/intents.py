@@ -678,6 +678,11 @@ def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
             for w in _STRIP_TAIL:
                 if t.endswith(" " + w):
                     nxt.append(t[: -len(w) - 1])
+            first, _, rest = t.partition(" ")
+            for answer in (_YES_WORDS, _NO_WORDS):
+                # the answer said again at the end: "no, I don't think so, no"
+                if first in answer and rest.rpartition(" ")[2] in answer:
+                    nxt.append(t.rpartition(" ")[0])
         frontier = []
         for v in nxt:
             v = v.strip()
