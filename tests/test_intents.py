@@ -322,11 +322,9 @@ def test_a_command_with_an_aside(parser: IntentParser) -> None:
     heard = {
         ("hang on the doorbell's going", "hold"): "pause",
         ("hold up the kids are shouting", "pull"): "pause",
-        ("i'm all at sea here what do i do", "pull"): "help",
         ("can you repeat that my hearing's not what it was", "switch_side"): "repeat",
         ("oh i've had enough let's call it a day", "hold"): "stop",
         ("right what's next", "hold"): "next",
-        ("that's it i quit", "hold"): "stop",
     }
     for (text, phase), intent in heard.items():
         result = parser.parse(text, phase)
@@ -348,6 +346,29 @@ def test_a_no_before_a_request(parser: IntentParser) -> None:
     assert parser.parse("no say that again", "hold").intent == "repeat"
     assert parser.parse("no i don't think so", "screen").intent == "no"
     assert parser.parse("no not really", "screen").intent == "no"
+
+
+def test_the_same_request_twice_and_a_leading_reason(parser: IntentParser) -> None:
+    """Two halves that each make the same request whole ("I'm ready, let's get going"), and a
+    command after a reason ("... so I'll do the gentle one"), or after "that's it", read as
+    firmly as a template with framing words (0.85); halves that ask for different things, or
+    a request and a bare answer, do not."""
+    firm = {
+        ("okay i'm ready let's get going", "screen"): "start",
+        ("i'm a bit lost what am i supposed to be doing", "setup"): "help",
+        ("right where were we let's continue", "paused"): "resume",
+        ("turn it off i've had enough for today", "stabilise"): "stop",
+        ("i've got a disc problem so i'll do the gentle one", "screen"): "variation",
+        ("that's it i quit", "hold"): "stop",
+        ("hold on a minute the phone's ringing", "pull"): "pause",
+        ("i'm all at sea here what do i do", "pull"): "help",
+    }
+    for (text, phase), intent in firm.items():
+        result = parser.parse(text, phase)
+        assert (result.intent, result.confidence) == (intent, 0.85), (text, phase, result)
+    assert parser.parse("that's it", "hold").intent == "done"  # alone it is no framing
+    assert parser.parse("stop skip this", "setup").confidence < 0.85  # two different requests
+    assert parser.parse("the left one the right one", "switch_side").confidence < 0.85
 
 
 def test_an_answer_said_again_at_the_end(parser: IntentParser) -> None:

@@ -373,6 +373,7 @@ class IntentParser:
         """Fallbacks for utterances no template matches whole, most literal first.
 
         1. framing words stripped at either end ("okay", "right", "I think", "please", "now");
+           the same request said twice in other words ("I'm ready, let's get going");
         2. clauses (split at commas and "but"): one clear intent among them wins;
         3. a command with an aside before or after it, unpunctuated ("hang on the doorbell's
            going", "I'm all at sea here, what do I do");
@@ -381,6 +382,9 @@ class IntentParser:
         6. keyword spotting: exactly one keyword among otherwise harmless words.
         """
         m = self._stripped(norm, allowed)
+        if m is not None:
+            return m.scaled(0.85)
+        m = self._twice(norm, allowed)
         if m is not None:
             return m.scaled(0.85)
         m = self._clauses(text, allowed)
@@ -398,6 +402,22 @@ class IntentParser:
             m = self._keywords(variant, allowed)
             if m is not None:
                 return m
+        return None
+
+    def _twice(self, norm: str, allowed: set[str]) -> _Match | None:
+        """The same request said twice in other words, unpunctuated: both halves are whole
+        commands (framing words stripped) of one intent with the same slots ("I'm a bit lost,
+        what am I supposed to be doing"); the longer half's reading. Bare yes/no answers are
+        left to the yes/no steps."""
+        words = norm.split()
+        for k in range(2, len(words) - 1):
+            left, right = " ".join(words[:k]), " ".join(words[k:])
+            a = self._match(left, allowed) or self._stripped(left, allowed)
+            if a is None or a.intent in ("yes", "no"):
+                continue
+            b = self._match(right, allowed) or self._stripped(right, allowed)
+            if b is not None and (b.intent, b.slots) == (a.intent, a.slots):
+                return a if k >= len(words) - k else b
         return None
 
     def _yes_no_lead(self, norm: str, allowed: set[str]) -> _Match | None:
@@ -637,7 +657,7 @@ _STRIP_LEAD = ("okay", "alright", "all right", "right", "yeah", "yes", "yep", "s
                "i'm going to", "i think i'll", "we", "whenever you're ready", "when you're ready",
                "cheers", "go on then", "go on", "ugh", "dude", "give me", "i want",
                "i'd like", "i would like", "oh dear", "okay love", "right then", "alright then",
-               "okay then", "i take")
+               "okay then", "i take", "that's it", "definitely", "probably")
 _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon", "i suppose",
                "maybe", "then", "now", "really", "actually", "definitely", "probably", "though",
                "i'd say", "for me", "this time", "for now", "mate", "love", "coach", "okay",
@@ -651,7 +671,7 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "a little", "for me today", "if you would", "if you please", "for us",
                "whatsoever", "at all", "real quick", "quickly", "completely", "dear",
                "i should think", "shall we", "will you", "won't you", "with this", "with that",
-               "only", "honestly", "today", "when you are")
+               "only", "honestly", "today", "when you are", "sorry", "overall")
 
 
 #: A trailing reason ("because of my disc", "since my back's bad"): dropped as a framing variant.
@@ -672,6 +692,9 @@ def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
             reason = _REASON.search(t)
             if reason and reason.start() > 0:
                 nxt.append(t[: reason.start()])  # "the tailbone one because of my disc"
+            before, so, after = t.partition(" so ")
+            if so and before and after:
+                nxt.append(after)  # "I've got a disc problem, so I'll do the gentle one"
             for w in _STRIP_LEAD:
                 if t.startswith(w + " ") and not (keep_sides and w == "right"):
                     nxt.append(t[len(w) + 1:])
