@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen", "unseen2", "unseen3",
                                     "unseen4", "unseen5", "unseen6", "unseen7", "unseen8",
-                                    "unseen10", "persona_b", "persona_c", "persona_d"))
+                                    "unseen10", "unseen11", "persona_b", "persona_c",
+                                    "persona_d"))
     from voicecoach.bench.noise import NOISE_TYPES
 
     ap.add_argument("--noise", choices=[t for t in NOISE_TYPES if t != "babble"], default="pink",

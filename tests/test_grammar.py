@@ -112,14 +112,22 @@ def test_hearing_check_sets_are_consistent() -> None:
     sets = yaml.safe_load((Path(__file__).parent / "data" / "hearing_sets.yaml").read_text())
     parser = default_parser()
     assert set(sets) == {"dev", "heldout", "fresh", "unseen", "unseen2", "unseen3", "unseen4",
-                         "unseen5", "unseen6", "unseen7", "unseen8", "unseen10"}
+                         "unseen5", "unseen6", "unseen7", "unseen8", "unseen10", "unseen11"}
+    # phrasings the parser still reads otherwise, kept in the sets as written; each must still
+    # miss (so that a fix removes it from here)
+    known_misses = {
+        # an answer to "do you want to end the session?" with a request behind it: the parser
+        # reads no intent ("I want to keep going" alone would be a resume)
+        ("unseen11", "no i want to keep going"),
+    }
     for name, data in sets.items():
         assert len(data["voices"]) >= 6 and all(":" in v for v in data["voices"])
         rates = [v.split("@")[1] for v in data["voices"] if "@" in v]
         assert all(r in ("slow", "normal", "fast") for r in rates)
         for text, phase, intent in data["commands"]:
             assert phase in PHASES
-            assert parser.parse(text, phase).intent == intent, (name, text, phase)
+            right = parser.parse(text, phase).intent == intent
+            assert right != ((name, text) in known_misses), (name, text, phase)
         for text in data["unrelated"]:
             for phase in ("screen", "setup", "pull", "hold"):
                 assert parser.parse(text, phase).intent is None, (name, text, phase)

@@ -742,7 +742,7 @@ _DISCOURSE = frozenset({"right", "okay", "alright", "so", "well", "now", "right 
 _CONTINUATIONS = _word_set(
     "to for with of at from by than as about until if that into onto off out over up down in "
     "on and or but is are was were be should could would will can must might may want need "
-    "wants needs")
+    "wants needs do does did don't doesn't didn't won't can't")
 #: Words a command does not end with ("how long is ...", "skip the ...").
 _OPEN_ENDS = _word_set(
     "the a an my your his her their our to of for with and or at from by than as")
