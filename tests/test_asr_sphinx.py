@@ -856,3 +856,38 @@ def test_posterior_check_confirms_a_lenient_reading() -> None:
         assert _intent(on, synth("the shop closes at six", "espeak-ng", voice), "pull") is None
         assert on.last_posterior is not None and on.last_posterior < FREE_POSTERIOR_MIN
     assert SphinxRecogniser(phase="hold", free_pass="none").posterior_check is False
+
+
+@needs_tts
+def test_a_red_flag_in_what_the_garbage_path_heard() -> None:
+    """A warning too long for the free pass (over ``SECOND_PASS_MAX_S``) lands on the garbage
+    loop, whose words include every command word: "... sharp electric pain down my leg when
+    ..." names the leg, so it is a red flag. Without that step the same audio gives nothing."""
+    from voicecoach.asr_sphinx import SECOND_PASS_MAX_S, SphinxRecogniser
+
+    on = SphinxRecogniser(phase="screen")
+    off = SphinxRecogniser(phase="screen")
+    off.garbage_red_flags = False
+    for text, tts, voice in (
+            ("actually i get a sharp electric pain down my leg when i sit", "flite", "rms"),
+            ("er something like an electric shock just went down to my ankle", "flite", "kal16")):
+        pcm = synth(text, tts, voice)
+        assert len(pcm) / 32000 > SECOND_PASS_MAX_S  # no free pass for it
+        assert _intent(off, pcm, "screen") is None, text
+        assert not off.last_free_text
+        assert _intent(on, pcm, "screen") == "red_flag", text
+        assert on.last_free == "red_flag"
+
+
+def test_garbage_red_flags_need_the_leg_and_no_leading_no() -> None:
+    from voicecoach.asr_sphinx import GARBAGE_PREFIX, SphinxRecogniser
+
+    def g(text: str) -> list[str]:
+        return [GARBAGE_PREFIX + w for w in text.split()]
+
+    rec = SphinxRecogniser(phase="hold")
+    assert rec._garbage_red_flag(g("kitchen sharp electric pain down my leg when")) is not None
+    assert rec._garbage_red_flag(g("butt shock over zapped six")) is None  # no leg named
+    assert rec._garbage_red_flag(g("no tingling in my leg")) is None
+    assert rec._garbage_red_flag(g("nope shooting pain down my leg")) is None  # a leading no
+    assert rec._garbage_red_flag(g("my leg feels fine")) is None  # no warning sign

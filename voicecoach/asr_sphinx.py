@@ -289,6 +289,20 @@ FREE_MIN_CONFIDENCE = 0.85
 #: accepted; at 0.5: 51, 5, 1; at 0.3: 76, 7, 3; without the check on the same intent, at 0.6:
 #: 51, 5, 1. The second decode costs about as much as the first, only for such utterances, and
 #: counts against the free pass's budget.
+#: A red flag in what the garbage path heard (:meth:`SphinxRecogniser._garbage_red_flag`).
+#: The garbage loop's words include every command word, so a rejected utterance comes with a
+#: rough transcript of its own ("act slowly aye better sharp electric bear noun why leg when
+#: nice a" for "actually i get a sharp electric pain down my leg when i sit"). When neither the
+#: free pass nor anything after it heard a command, or the utterance was too long for the free
+#: pass (``SECOND_PASS_MAX_S``), that transcript counts as a red flag if the parser reads one in
+#: it and it names the leg or a part below the knee (``RED_FLAG_CONTEXT``), and it does not
+#: start with a no. Replayed on the stored last runs of unseen11, unseen10, the persona sets,
+#: unseen8, heldout and fresh (November 27, fourteenth session; 6,008 clips): 14 missed red
+#: flags heard (13 in unseen11, which showed the gap: its two longest warnings never reached
+#: the free pass), no unrelated clip or other command turned into one. Without the leg, 50
+#: more red flags, but also 29 unrelated clips ("butt shock over zapped six" for "the shop
+#: closes at six") and 28 other commands ("numb i'm alright thanks" for "no i'm alright").
+GARBAGE_RED_FLAGS = True
 FREE_CONFIRM_SEARCH = "free_confirm"
 FREE_POSTERIOR_MIN = 0.6
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
@@ -607,6 +621,8 @@ class SphinxRecogniser:
         #: confirm the free pass's lenient readings by word posteriors
         #: (:meth:`_posterior_confirmed`)
         self.posterior_check = posterior_check and free_pass != "none"
+        #: read red flags in what the garbage path heard (:meth:`_garbage_red_flag`)
+        self.garbage_red_flags = GARBAGE_RED_FLAGS
         self.last_posterior: float | None = None
         #: cross-check what the grammar hears in longer utterances with the free search (only
         #: with ``free_pass='all'``; see :meth:`_cross_check`)
@@ -985,6 +1001,10 @@ class SphinxRecogniser:
             text = self._free_pass(audio)
             if text is not None:
                 return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
+        if garbage and self.garbage_red_flags and self._allows("red_flag"):
+            heard = self._garbage_red_flag(words)
+            if heard is not None:
+                return Recognition(heard, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
         if not garbage and _is_decoy(words):
             log.debug("rejected everyday phrase (decoy): %r", " ".join(words))
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
@@ -997,6 +1017,20 @@ class SphinxRecogniser:
             if text is not None:
                 return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
+
+    def _garbage_red_flag(self, words: list[str]) -> str | None:
+        """The words the garbage path heard, if the parser reads a red flag in them that names
+        the leg (``RED_FLAG_CONTEXT``); else None. See ``GARBAGE_RED_FLAGS``."""
+        from .intents import default_parser
+
+        heard = _plain(words)
+        if not RED_FLAG_CONTEXT.search(heard) or _NEGATED_START.match(heard):
+            return None
+        if default_parser().parse(heard, self.phase).intent != "red_flag":
+            return None
+        log.debug("red flag in what the garbage path heard: %r", heard)
+        self.last_free = "red_flag"
+        return heard
 
     def _cross_check(self, audio: bytes, words: list[str]) -> str | None:
         """The free search's transcript of ``audio`` if it names a different command than the
