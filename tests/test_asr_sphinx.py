@@ -866,8 +866,8 @@ def test_a_red_flag_in_what_the_garbage_path_heard() -> None:
     from voicecoach.asr_sphinx import SECOND_PASS_MAX_S, SphinxRecogniser
 
     on = SphinxRecogniser(phase="screen")
-    off = SphinxRecogniser(phase="screen")
-    off.garbage_red_flags = False
+    off = SphinxRecogniser(phase="screen", garbage_red_flags=False)
+    assert on.garbage_red_flags
     for text, tts, voice in (
             ("actually i get a sharp electric pain down my leg when i sit", "flite", "rms"),
             ("er something like an electric shock just went down to my ankle", "flite", "kal16")):

@@ -57,6 +57,10 @@
   transcript (a command with an aside: "ease off <garble> too strong") counts if a second decode
   with a lattice hears the same intent with word posteriors of at least ``FREE_POSTERIOR_MIN``
   (``posterior_check=True``, the default; :meth:`SphinxRecogniser._posterior_confirmed`).
+* **Red flags in the garbage path's words.** A rejected utterance that nothing else made a
+  command of, or one too long for the free pass, is read as a red flag if the garbage loop's
+  words (which include every command word) give one that names the leg (``GARBAGE_RED_FLAGS``;
+  :meth:`SphinxRecogniser._garbage_red_flag`).
 * **Red-flag snapping.** A free transcript that still gives nothing is compared, phone by phone,
   with every phrase of the grammar and every coach line (:mod:`voicecoach.phonetic`); when it
   sounds close to a red-flag phrase and clearly closer to it than to anything else ("my legs
@@ -289,6 +293,8 @@ FREE_MIN_CONFIDENCE = 0.85
 #: accepted; at 0.5: 51, 5, 1; at 0.3: 76, 7, 3; without the check on the same intent, at 0.6:
 #: 51, 5, 1. The second decode costs about as much as the first, only for such utterances, and
 #: counts against the free pass's budget.
+FREE_CONFIRM_SEARCH = "free_confirm"
+FREE_POSTERIOR_MIN = 0.6
 #: A red flag in what the garbage path heard (:meth:`SphinxRecogniser._garbage_red_flag`).
 #: The garbage loop's words include every command word, so a rejected utterance comes with a
 #: rough transcript of its own ("act slowly aye better sharp electric bear noun why leg when
@@ -303,8 +309,6 @@ FREE_MIN_CONFIDENCE = 0.85
 #: more red flags, but also 29 unrelated clips ("butt shock over zapped six" for "the shop
 #: closes at six") and 28 other commands ("numb i'm alright thanks" for "no i'm alright").
 GARBAGE_RED_FLAGS = True
-FREE_CONFIRM_SEARCH = "free_confirm"
-FREE_POSTERIOR_MIN = 0.6
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
 #: words: "yes i get tingling", "there is tingling don't my leg") counts only if the transcript
 #: names "my" (or "the") leg or foot, or answers yes with a nerve word. Garbled unrelated speech
@@ -585,7 +589,7 @@ class SphinxRecogniser:
                  second_pass: str = "rejected", british: bool = True, decoys: bool = True,
                  keywords: float = KEYWORD_SHARE, keyword_garbage: float = KEYWORD_GARBAGE,
                  free_pass: str = FREE_PASS, free_lm: str = FREE_LM, red_flag_check: bool = False,
-                 posterior_check: bool = True,
+                 posterior_check: bool = True, garbage_red_flags: bool = GARBAGE_RED_FLAGS,
                  cross_check: bool = True, red_flag_snap: bool = True,
                  hesitation_share: float = HESITATION_SHARE,
                  decoder_args: dict[str, Any] | None = None) -> None:
@@ -622,7 +626,8 @@ class SphinxRecogniser:
         #: (:meth:`_posterior_confirmed`)
         self.posterior_check = posterior_check and free_pass != "none"
         #: read red flags in what the garbage path heard (:meth:`_garbage_red_flag`)
-        self.garbage_red_flags = GARBAGE_RED_FLAGS
+        #: (no extra decode: on even without the free pass)
+        self.garbage_red_flags = garbage_red_flags
         self.last_posterior: float | None = None
         #: cross-check what the grammar hears in longer utterances with the free search (only
         #: with ``free_pass='all'``; see :meth:`_cross_check`)
