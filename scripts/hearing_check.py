@@ -82,10 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     import yaml
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("set", choices=("dev", "heldout", "fresh", "unseen", "unseen2", "unseen3",
-                                    "unseen4", "unseen5", "unseen6", "unseen7", "unseen8",
-                                    "unseen10", "unseen11", "persona_b", "persona_c",
-                                    "persona_d"))
+    personas = [k for k in yaml.safe_load(PARAPHRASES.read_text()) if k.startswith("persona_")]
+    ap.add_argument("set", choices=[*yaml.safe_load(SETS.read_text()), *personas])
     from voicecoach.bench.noise import NOISE_TYPES
 
     ap.add_argument("--noise", choices=[t for t in NOISE_TYPES if t != "babble"], default="pink",

@@ -1136,9 +1136,7 @@ class SphinxRecogniser:
                 if intent is None and text and FREE_NBEST > 0 and not coach:
                     text, intent = self._free_alternative(decoder, text)
             if intent is None and text and self.posterior_check and not coach:
-                lenient = self._posterior_confirmed(audio, self.last_free_text)
-                if lenient is not None:
-                    text, intent = self.last_free_text, lenient
+                intent = self._posterior_confirmed(audio, text)  # text: still the best one
             if intent is not None:
                 self.last_free = intent
                 return text
@@ -1166,8 +1164,7 @@ class SphinxRecogniser:
             return None
         found = default_parser().parse(text, self.phase)
         intent = found.intent
-        if intent is None or not self._allows(intent) \
-                or (self.free_pass != "all" and intent != "red_flag"):
+        if not self._may_report(intent):
             return None
         if alternative and (found.confidence < 1.0 or intent in FREE_NBEST_EXCLUDED):
             return None
@@ -1176,6 +1173,12 @@ class SphinxRecogniser:
         if found.confidence < FREE_MIN_CONFIDENCE:
             return None
         return intent
+
+    def _may_report(self, intent: str | None) -> bool:
+        """Whether the free pass may report ``intent``: the grammar allows it, and the
+        ``free_pass`` setting does (only red flags with ``free_pass='red_flag'``)."""
+        return intent is not None and self._allows(intent) \
+            and (self.free_pass == "all" or intent == "red_flag")
 
     def _posterior_confirmed(self, audio: bytes, text: str) -> str | None:
         """The intent the parser reads leniently in ``text`` (the free transcript of ``audio``),
@@ -1187,8 +1190,7 @@ class SphinxRecogniser:
         if len(text.split()) < FREE_PASS_MIN_WORDS:
             return None
         intent = default_parser().parse(text, self.phase).intent
-        if intent is None or not self._allows(intent) \
-                or (self.free_pass != "all" and intent != "red_flag"):
+        if not self._may_report(intent):
             return None
         with self._whole_utterance(audio, FREE_CONFIRM_SEARCH) as decoder:
             segs = [(seg.word, float(seg.prob)) for seg in decoder.seg() or []]

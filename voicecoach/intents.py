@@ -412,10 +412,10 @@ class IntentParser:
         words = norm.split()
         for k in range(2, len(words) - 1):
             left, right = " ".join(words[:k]), " ".join(words[k:])
-            a = self._match(left, allowed) or self._stripped(left, allowed)
+            a = self._firm(left, allowed)
             if a is None or a.intent in ("yes", "no"):
                 continue
-            b = self._match(right, allowed) or self._stripped(right, allowed)
+            b = self._firm(right, allowed)
             if b is not None and (b.intent, b.slots) == (a.intent, a.slots):
                 return a if k >= len(words) - k else b
         return None
@@ -440,6 +440,10 @@ class IntentParser:
             return _Match(intent, {}, False, 0, 0.7)
         return None
 
+    def _firm(self, norm: str, allowed: set[str]) -> _Match | None:
+        """A template match of ``norm`` as it is, else with framing words stripped."""
+        return self._match(norm, allowed) or self._stripped(norm, allowed)
+
     def _stripped(self, norm: str, allowed: set[str]) -> _Match | None:
         for variant in _strip_variants(norm, keep_sides="choose_side" in allowed):
             m = self._match(variant, allowed)
@@ -459,7 +463,7 @@ class IntentParser:
                 continue  # "don't skip it": not a request to skip
             if c in _AFFIRMATIONS and len(clauses) > 1:
                 continue  # "right, definitely": the affirmation only stresses another clause
-            m = self._match(c, allowed) or self._stripped(c, allowed) or self._keywords(c, allowed)
+            m = self._firm(c, allowed) or self._keywords(c, allowed)
             if m is not None:
                 found.append(m)
                 if m.intent in ("yes", "no") or (i == 0 and c == "right"):
@@ -509,8 +513,7 @@ class IntentParser:
             return True
         # any intent, not only the phase's: "hold it longer" is no pause with an aside where
         # "longer" is not accepted
-        m = (self._match(text, _EVERY_INTENT) or self._stripped(text, _EVERY_INTENT)
-             or self._keywords(text, _EVERY_INTENT))
+        m = self._firm(text, _EVERY_INTENT) or self._keywords(text, _EVERY_INTENT)
         if m is not None and m.intent not in ("yes", "no"):
             return m.intent == intent  # the same request twice ("I'm lost, what do I do")
         if _elsewhere(text):
