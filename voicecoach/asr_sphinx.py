@@ -111,7 +111,7 @@ from .grammar import (
     phase_command_phrases,
     phase_graph,
 )
-from .intents import LEG_DISTAL
+from .intents import LEG_DISTAL, negated_before
 from .phonetic import PhoneticMatcher
 
 log = logging.getLogger(__name__)
@@ -309,6 +309,29 @@ FREE_POSTERIOR_MIN = 0.6
 #: more red flags, but also 29 unrelated clips ("butt shock over zapped six" for "the shop
 #: closes at six") and 28 other commands ("numb i'm alright thanks" for "no i'm alright").
 GARBAGE_RED_FLAGS = True
+#: ... or if it holds a warning or pain word that is not negated (``GARBAGE_SYMPTOM``) and a part
+#: below the knee after "my" or "the", or after what the garbage loop makes of "my" ("might",
+#: "mile", "why"), with at most one word between ("my lift foot": ``GARBAGE_LEG``), though the
+#: parser reads no red flag in the garbled rest ("boat there's a burning feeling write don't the
+#: back of my leg", "catch only i'd getting sharp electric pain noun mile leg plan nine said"),
+#: or it says something has gone numb or dead (``GARBAGE_GONE``, ``GARBAGE_CANT_FEEL``).
+#: Replayed on every stored run of the sessions before and unseen12's first run (6,304 distinct
+#: garbage-path transcripts of rejected utterances, 522 of them red flags; November 27,
+#: fifteenth session): 45 more red flags heard (16 by the parser's reading alone), 1 other
+#: command made one ("no i don't want end" as "till lie totally dead is"), no unrelated clip.
+#: The first test alone on the free pass's transcripts as well gained 24 red flags there and
+#: made 2 other commands red flags, so it is left to the garbage path.
+GARBAGE_SYMPTOM = re.compile(
+    r"\b(tingl\w*|numb\w*|burn\w*|electric\w*|shock\w*|shoot\w*|shot|zing\w*|pins|needles|"
+    r"dead|weak|sharp|stab\w*|sciatica|nerve|feeling|pain\w*|hurt\w*|throb\w*|ach\w*)\b")
+_STATE_WORD = re.compile(r"tingly|tingling|numb|dead|weak|burning|sharp|throbbing|aching|sore")
+GARBAGE_LEG = re.compile(r"\b(my|the|might|mile|why) (\w+ )?" + LEG_DISTAL + r"\b")
+#: Two phrasings that are warning signs with or without a leg in what was heard: something
+#: "gone" or "completely" numb, dead or tingly, and "can't feel my ...". unseen12's first run
+#: had missed "er my foot's gone completely numb" and "um i can't feel my left foot properly
+#: it's sort of gone dead" on all 8 voices.
+GARBAGE_GONE = re.compile(r"\b(completely|totally|gone|go|goes|went|going) (numb|dead|tingly)\b")
+GARBAGE_CANT_FEEL = re.compile(r"\b(can't|cannot) (really |properly )?feel (my|might|the)\b")
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
 #: words: "yes i get tingling", "there is tingling don't my leg") counts only if the transcript
 #: names "my" (or "the") leg or foot, or answers yes with a nerve word. Garbled unrelated speech
@@ -339,6 +362,29 @@ RED_FLAG_CONTEXT = re.compile(
 #: about a tenth of their length here, counted against the free pass's budget.
 CROSS_CHECK_MIN_S = 1.4
 CROSS_CHECK_MIN_WORDS = 4
+#: ... and when that transcript gives no other command, it can still show that the phrase the
+#: grammar chose was not said: a phrase list pulls "can you feed the cat before you go out" onto
+#: "can you repeat that" and "could you grab some milk on the way home" onto "could you help
+#: me", which the free search writes down as "can you feet look at it for two out" and "could you
+#: grabbed some milk on the where home". The grammar's command is rejected when the transcript
+#: has at least ``CROSS_VETO_MIN_WORDS`` words and ``CROSS_VETO_EXTRA_WORDS`` more than the
+#: phrase, shares none of the phrase's words beyond ``_FUNCTION_WORDS``, does not start with the
+#: same yes or no, and the parser reads neither the same intent nor a red flag in it. Replayed
+#: on the last stored runs of the persona sets, heldout and fresh, unseen8, unseen10 and
+#: unseen11 (grammar-accepted clips with a cross-check; November 27, fifteenth session): 22 of
+#: the 42 unrelated clips accepted there rejected, 13 wrong commands rejected, 5 of 812 right
+#: commands lost ("just a sec the dog wants letting out": "just a second" against "just a tick
+#: muddled want living out"). With no length conditions: 23 unrelated, 17 wrong, 14 right.
+CROSS_VETO_MIN_WORDS = 5
+CROSS_VETO_EXTRA_WORDS = 2
+_FUNCTION_WORDS = frozenset((
+    "a", "an", "the", "i", "i'm", "i've", "i'd", "me", "my", "you", "your", "can", "could",
+    "would", "will", "it", "it's", "is", "are", "was", "be", "to", "of", "in", "on", "at", "for",
+    "and", "or", "but", "so", "do", "does", "did", "this", "that", "that's", "there", "there's",
+    "we", "we'll", "let's", "let", "us", "with", "up", "just", "now", "please", "okay", "ok",
+    "oh", "um", "er", "erm", "ah", "well", "right", "yeah", "yes", "no", "not"))
+_YES_NO_START = {"no": "no", "nope": "no", "nah": "no", "not": "no",
+                 "yes": "yes", "yeah": "yes", "yep": "yes"}
 #: Red-flag snapping (:meth:`SphinxRecogniser._red_flag_snap`): a free transcript that gives no
 #: intent is a red flag when its phones (:mod:`voicecoach.phonetic`) are within
 #: ``RED_FLAG_SNAP_MAX`` of a red-flag phrase of the grammar, and every phrase of another intent,
@@ -508,6 +554,37 @@ PHONES: tuple[str, ...] = tuple(
     ["AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
      "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH",
      "UH", "UW", "V", "W", "Y", "Z", "ZH"])
+
+
+def _symptom_by_the_leg(heard: str) -> str | None:
+    """If ``heard`` (garbage-path words) holds a warning or pain word that is not negated
+    (``GARBAGE_SYMPTOM``) and names a part below the knee (``GARBAGE_LEG``), or says it has gone
+    numb (``GARBAGE_GONE``, ``GARBAGE_CANT_FEEL``), a short red-flag sentence made of those words
+    ("burning down my leg") that the parser reads as one; else None. See ``GARBAGE_SYMPTOM``."""
+    from .intents import default_parser
+
+    if _NEGATED_START.match(heard):
+        return None
+    leg = GARBAGE_LEG.search(heard)
+    part = leg.group(leg.lastindex or 0) if leg is not None else "leg"
+    gone = GARBAGE_GONE.search(heard)
+    if gone is not None and not negated_before(heard[: gone.start()]):
+        return f"my {part} has gone {gone.group(2)}"
+    if GARBAGE_CANT_FEEL.search(heard):
+        return f"i can't feel my {part}"
+    if leg is None:
+        return None
+    for sym in GARBAGE_SYMPTOM.finditer(heard):
+        if negated_before(heard[: sym.start()]):
+            continue
+        word = sym.group(0)
+        said_as = (f"my {part} feels {word}" if _STATE_WORD.fullmatch(word) else
+                   f"pins and needles in my {part}" if word in ("pins", "needles") else
+                   f"{word} down my {part}")
+        for said in (said_as, f"pain down my {part}"):
+            if default_parser().parse(said).intent == "red_flag":
+                return said
+    return None
 
 
 def _plain(words: list[str]) -> str:
@@ -1019,6 +1096,8 @@ class SphinxRecogniser:
             return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
         if self.cross_check and short and len(audio) >= CROSS_CHECK_MIN_S * BYTES_PER_SECOND:
             text = self._cross_check(audio, words)
+            if text == "":
+                return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
             if text is not None:
                 return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
@@ -1029,17 +1108,25 @@ class SphinxRecogniser:
         from .intents import default_parser
 
         heard = _plain(words)
-        if not RED_FLAG_CONTEXT.search(heard) or _NEGATED_START.match(heard):
+        if _NEGATED_START.match(heard):
             return None
-        if default_parser().parse(heard, self.phase).intent != "red_flag":
+        if RED_FLAG_CONTEXT.search(heard) \
+                and default_parser().parse(heard, self.phase).intent == "red_flag":
+            log.debug("red flag in what the garbage path heard: %r", heard)
+            self.last_free = "red_flag"
+            return heard
+        said = _symptom_by_the_leg(heard)
+        if said is None:
             return None
-        log.debug("red flag in what the garbage path heard: %r", heard)
+        log.debug("warning word by the leg in what the garbage path heard: %r -> %r", heard, said)
         self.last_free = "red_flag"
-        return heard
+        self.last_free_text = heard
+        return said
 
     def _cross_check(self, audio: bytes, words: list[str]) -> str | None:
         """The free search's transcript of ``audio`` if it names a different command than the
-        grammar's ``words`` do (see ``CROSS_CHECK_MIN_S``), else None. A red flag the grammar
+        grammar's ``words`` do (see ``CROSS_CHECK_MIN_S``); "" if it shows those words were not
+        said and names no command (``CROSS_VETO_MIN_WORDS``); else None. A red flag the grammar
         heard stands as it is."""
         from .intents import default_parser
 
@@ -1053,12 +1140,31 @@ class SphinxRecogniser:
         if n < CROSS_CHECK_MIN_WORDS or n < len(words) - 1:
             return None
         intent = self._free_intent(text, False)
+        if intent is None and self._phrase_not_said(text, words, heard):
+            log.debug("cross-check: %r shows %r was not said", text, " ".join(words))
+            return ""
         if intent is None or intent == heard:
             return None
         log.debug("cross-check: %r (%s) rather than the grammar's %r (%s)", text, intent,
                   " ".join(words), heard)
         self.last_free = intent
         return text
+
+    def _phrase_not_said(self, text: str, words: list[str], heard: str | None) -> bool:
+        """Whether ``text``, the free transcript, shows that the grammar's phrase ``words``
+        (intent ``heard``) was not said (see ``CROSS_VETO_MIN_WORDS``)."""
+        from .intents import default_parser
+
+        said = text.split()
+        if len(said) < max(CROSS_VETO_MIN_WORDS, len(words) + CROSS_VETO_EXTRA_WORDS):
+            return False
+        yes_no = _YES_NO_START.get(words[0]) if words else None
+        if yes_no is not None and _YES_NO_START.get(said[0]) == yes_no:
+            return False
+        content = [w for w in words if w not in _FUNCTION_WORDS]
+        if not content or any(w in said for w in content):
+            return False
+        return default_parser().parse(text, self.phase).intent not in (heard, "red_flag")
 
     def _decode_whole(self, audio: bytes, search: str | None = None) -> tuple[str, float | None]:
         """Decode ``audio`` as one utterance, with its own cepstral mean (on ``search`` if given,

@@ -199,7 +199,7 @@ _CLAUSE_BREAK = re.compile(r"\b(but|although|though|except|however|now|yet|and n
 _SECOND_PERSON = re.compile(r"\b(you|your|you're|yours)\b")
 
 
-def _negated(before: str) -> bool:
+def negated_before(before: str) -> bool:
     """Is the mention right after ``before`` negated within its own clause?"""
     parts = _CLAUSE_BREAK.split(before)
     clause = parts[-1] if parts else before
@@ -234,8 +234,8 @@ def red_flag_assessment(norm: str) -> RedFlagAssessment:
             continue  # "into my leg's position" and the like
         if _PAIN_WORDS.search(norm[: m.start()]) and not _knee_only(m):
             hits.append(m.start())
-    asserted = any(not _negated(norm[:pos]) for pos in hits)
-    negated = any(_negated(norm[:pos]) for pos in hits)
+    asserted = any(not negated_before(norm[:pos]) for pos in hits)
+    negated = any(negated_before(norm[:pos]) for pos in hits)
     return RedFlagAssessment(asserted, negated)
 
 
