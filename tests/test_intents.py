@@ -378,3 +378,15 @@ def test_an_answer_said_again_at_the_end(parser: IntentParser) -> None:
                          ("yes i think so yes", "yes"), ("yeah i'm ready yes", "yes")):
         found = parser.parse(text, "screen")
         assert (found.intent, found.confidence) == (intent, 0.85), text
+
+
+def test_yes_with_go_on_is_a_yes_outside_a_pause(parser: IntentParser) -> None:
+    """"yeah, go on then" while the coach waits to go on is the yes: a resume means nothing
+    outside a pause (the coach would only say it is not paused). In a pause it stays a resume,
+    and "okay carry on" (no plain yes) keeps its reading."""
+    assert parser.parse("er yeah go on then", "pull").intent == "yes"
+    assert parser.parse("yes carry on", "setup").intent == "yes"
+    assert parser.parse("yeah go on then", "paused").intent == "resume"
+    assert parser.parse("okay carry on", "pull").intent == "resume"
+    assert parser.parse("go on then", "pull").intent == "resume"
+    assert parser.parse("yeah carry on", "stabilise").intent == "yes"

@@ -320,10 +320,14 @@ class IntentParser:
         """Parse one utterance; with ``phase``, only what that phase accepts is recognised.
 
         While the session is paused, a start ("I'm ready", "let's go") can only mean carrying
-        on, and is reported as ``resume``."""
+        on, and is reported as ``resume``. Outside a pause, a resume said after a yes ("yeah, go
+        on then", "yes carry on"; not "okay carry on") can only be the yes, where a yes is heard."""
         result = self._parse(text, phase)
         if phase == "paused" and result.intent == "start":
             return replace(result, intent="resume")
+        if phase not in (None, "paused") and result.intent == "resume" \
+                and "yes" in phase_intents(phase) and _leading_yes(normalize(text)):
+            return replace(result, intent="yes", slots={})
         return result
 
     def _parse(self, text: str, phase: str | None) -> ParseResult:
@@ -628,6 +632,15 @@ _HUH = re.compile(r"\s*((eh|hmm+|hm|er|erm|uh)\s*\?+|huh\s*\?*)\s*")
 _PROMISE = re.compile(r"\b(i'll|i will) \w+")
 _EXERCISE = re.compile(r"\b(lie|lying|floor|mat|knee|knees|stretch|breathe|breathing|hold|try|"
                        r"side|left|right|tailbone|start|go|ready|do it|do that|relax)\b")
+
+
+_PLAIN_YES = frozenset({"yes", "yeah", "yep", "yup", "ya", "yea", "aye"})  # not "okay", "alright"
+
+
+def _leading_yes(norm: str) -> bool:
+    """Does ``norm`` start with a yes word, after hesitations ("er yeah go on then")?"""
+    words = [w for w in norm.split() if w not in _HESITATIONS]
+    return bool(words) and words[0] in _PLAIN_YES
 
 
 def _elsewhere(text: str) -> bool:
