@@ -567,9 +567,12 @@ def _symptom_by_the_leg(heard: str) -> str | None:
         return None
     leg = GARBAGE_LEG.search(heard)
     part = leg.group(leg.lastindex or 0) if leg is not None else "leg"
+    plural = part in ("legs", "feet", "toes", "calves", "thighs", "shins", "ankles", "heels",
+                      "soles")
+    feels, has = ("feel", "have") if plural else ("feels", "has")
     gone = GARBAGE_GONE.search(heard)
     if gone is not None and not negated_before(heard[: gone.start()]):
-        return f"my {part} has gone {gone.group(2)}"
+        return f"my {part} {has} gone {gone.group(2)}"
     if GARBAGE_CANT_FEEL.search(heard):
         return f"i can't feel my {part}"
     if leg is None:
@@ -578,7 +581,7 @@ def _symptom_by_the_leg(heard: str) -> str | None:
         if negated_before(heard[: sym.start()]):
             continue
         word = sym.group(0)
-        said_as = (f"my {part} feels {word}" if _STATE_WORD.fullmatch(word) else
+        said_as = (f"my {part} {feels} {word}" if _STATE_WORD.fullmatch(word) else
                    f"pins and needles in my {part}" if word in ("pins", "needles") else
                    f"{word} down my {part}")
         for said in (said_as, f"pain down my {part}"):
