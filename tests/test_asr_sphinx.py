@@ -933,6 +933,7 @@ def test_garbage_red_flags_from_a_warning_word_by_the_leg() -> None:
                   "nah shooting pain down might leg",          # a leading no
                   "there's no pain in my leg",                 # negated
                   "it never went numb",                        # negated
+                  "my phone's gone dead again",                # dead needs a leg
                   "my leg feels fine thanks"):                 # no warning word
         assert _symptom_by_the_leg(heard) is None, heard
         assert rec._garbage_red_flag(g(heard)) is None, heard

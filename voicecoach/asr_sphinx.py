@@ -317,8 +317,9 @@ GARBAGE_RED_FLAGS = True
 #: or it says something has gone numb or dead (``GARBAGE_GONE``, ``GARBAGE_CANT_FEEL``).
 #: Replayed on every stored run of the sessions before and unseen12's first run (6,304 distinct
 #: garbage-path transcripts of rejected utterances, 522 of them red flags; November 27,
-#: fifteenth session): 45 more red flags heard (16 by the parser's reading alone), 1 other
-#: command made one ("no i don't want end" as "till lie totally dead is"), no unrelated clip.
+#: fifteenth session): 43 more red flags heard (16 by the parser's reading alone), no other
+#: command or unrelated clip made one ("dead" without a leg made "no i don't want end", heard
+#: as "till lie totally dead is", one).
 #: The first test alone on the free pass's transcripts as well gained 24 red flags there and
 #: made 2 other commands red flags, so it is left to the garbage path.
 GARBAGE_SYMPTOM = re.compile(
@@ -327,9 +328,9 @@ GARBAGE_SYMPTOM = re.compile(
 _STATE_WORD = re.compile(r"tingly|tingling|numb|dead|weak|burning|sharp|throbbing|aching|sore")
 GARBAGE_LEG = re.compile(r"\b(my|the|might|mile|why) (\w+ )?" + LEG_DISTAL + r"\b")
 #: Two phrasings that are warning signs with or without a leg in what was heard: something
-#: "gone" or "completely" numb, dead or tingly, and "can't feel my ...". unseen12's first run
-#: had missed "er my foot's gone completely numb" and "um i can't feel my left foot properly
-#: it's sort of gone dead" on all 8 voices.
+#: "gone" or "completely" numb or tingly (dead only with a leg: "my phone's gone dead"), and
+#: "can't feel my ...". unseen12's first run had missed "er my foot's gone completely numb" and
+#: "um i can't feel my left foot properly it's sort of gone dead" on all 8 voices.
 GARBAGE_GONE = re.compile(r"\b(completely|totally|gone|go|goes|went|going) (numb|dead|tingly)\b")
 GARBAGE_CANT_FEEL = re.compile(r"\b(can't|cannot) (really |properly )?feel (my|might|the)\b")
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
@@ -571,7 +572,8 @@ def _symptom_by_the_leg(heard: str) -> str | None:
                       "soles")
     feels, has = ("feel", "have") if plural else ("feels", "has")
     gone = GARBAGE_GONE.search(heard)
-    if gone is not None and not negated_before(heard[: gone.start()]):
+    if gone is not None and not negated_before(heard[: gone.start()]) \
+            and (gone.group(2) != "dead" or leg is not None):  # "my phone's gone dead"
         return f"my {part} {has} gone {gone.group(2)}"
     if GARBAGE_CANT_FEEL.search(heard):
         return f"i can't feel my {part}"
