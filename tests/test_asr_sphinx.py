@@ -879,6 +879,29 @@ def test_a_red_flag_in_what_the_garbage_path_heard() -> None:
         assert on.last_free == "red_flag"
 
 
+@needs_tts
+def test_a_warning_by_the_leg_acts_on_the_partial_result() -> None:
+    """"my calf has gone all tingly" is no phrase of the grammar; before the end of speech the
+    garbage path's words hold "calves ... tingly", which is a complete red-flag partial result
+    (the live loop acts on it), where without garbage red flags nothing comes before the final
+    result."""
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.asr_sphinx import SphinxRecogniser
+    from voicecoach.intents import default_parser
+
+    pcm = synth("my calf has gone all tingly", "espeak-ng", "en-us")
+    for on in (True, False):
+        rec = SphinxRecogniser(phase="setup", garbage_red_flags=on)
+        results = recognise_pcm(rec, pcm)
+        final = [r for r in results if r.final][-1]
+        early = [r for r in results if not r.final and r.complete
+                 and default_parser().parse(r.text, "setup").intent == "red_flag"]
+        assert bool(early) == on, [(r.text, r.end_s) for r in results]
+        if on:
+            assert early[0].end_s < final.end_s
+            assert default_parser().parse(final.text, "setup").intent == "red_flag"
+
+
 def test_garbage_red_flags_need_the_leg_and_no_leading_no() -> None:
     from voicecoach.asr_sphinx import GARBAGE_PREFIX, SphinxRecogniser
 
@@ -915,7 +938,7 @@ def test_garbage_red_flags_from_a_warning_word_by_the_leg() -> None:
         "catch only i'd getting sharp electric pain noun mile leg plan nine said":
             "my leg feels sharp",
         "bye do gets pins them single right body toe might foot": "pins and needles in my foot",
-        "yet heat shoots body till might foot": "shoots down my foot",
+        "something shocks write don't might leg": "shocks down my leg",
         # unseen12's first run (fifteenth session)
         "their might fix bone completely numb": "my leg has gone numb",
         "bum my cut feel my lift foot properly its sore totally dead": "my foot has gone dead",
@@ -925,7 +948,7 @@ def test_garbage_red_flags_from_a_warning_word_by_the_leg() -> None:
         # not a red flag by the parser's reading with the leg named after "my" or "the"
         assert not (RED_FLAG_CONTEXT.search(heard)
                     and default_parser().parse(heard, "stabilise").intent == "red_flag")
-        assert rec._garbage_red_flag(g(heard)) == said
+        assert rec._garbage_red_flag(g(heard)) == (said, True)
         assert default_parser().parse(said, "stabilise").intent == "red_flag"
         assert rec.last_free == "red_flag" and rec.last_free_text == heard
     for heard in ("my left wide feels weekend sore took bed",  # no part below the knee
@@ -934,6 +957,7 @@ def test_garbage_red_flags_from_a_warning_word_by_the_leg() -> None:
                   "there's no pain in my leg",                 # negated
                   "it never went numb",                        # negated
                   "my phone's gone dead again",                # dead needs a leg
+                  "your shoot full behind the thigh",          # the coach: "hold your shin"
                   "my leg feels fine thanks"):                 # no warning word
         assert _symptom_by_the_leg(heard) is None, heard
         assert rec._garbage_red_flag(g(heard)) is None, heard

@@ -145,3 +145,33 @@ def test_ignore_interrupts_when_the_session_ends() -> None:
         os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt otherwise
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_a_guess_acts_only_while_the_coach_is_quiet() -> None:
+    """A red flag pieced together from garbled words (``Recognition.guess``: a warning word by a
+    leg part) acts like any red flag while the coach is quiet, on the partial result; while the
+    coach talks it is dropped, partial and final, since the coach's own lines name leg parts."""
+    guess = Recognition("my calves feel tingly", 0.5, False, complete=True, guess=True)
+    guess_final = Recognition("my calves feel tingly", 0.6, True, guess=True)
+    script = [[guess], QUIET, QUIET, QUIET, [guess_final]]
+    posted, shown = run(script)
+    assert [h.intent for h in posted] == ["red_flag"]
+    assert "(partial)" in shown[0]
+
+    for script in ([[guess], QUIET, QUIET, QUIET, [guess_final]], [[guess_final]]):
+        session = Session()
+        gate = EchoGate()
+        gate.speaking("Bring your left knee up and hold your shin, or behind the thigh.")
+        listener = Listener(None, ScriptedRecogniser(script), default_parser(), session,  # type: ignore[arg-type]
+                            gate, lambda line: None)
+        for _ in script:
+            listener.feed(BLOCK)
+        assert session.posted == []
+    # words the recogniser heard as such still cut through the coach
+    session = Session()
+    gate = EchoGate()
+    gate.speaking("Bring your left knee up and hold your shin, or behind the thigh.")
+    listener = Listener(None, ScriptedRecogniser([[final("my calf is tingling")]]),  # type: ignore[arg-type]
+                        default_parser(), session, gate, lambda line: None)
+    listener.feed(BLOCK)
+    assert [h.intent for h in session.posted] == ["red_flag"]

@@ -62,6 +62,11 @@ class Recognition:
     """For a partial: the text is a whole phrase of the active grammar, not just the beginning of
     one. An early partial is often a prefix the decoder will revise ("sharp..." while "start" is
     still being said), so the loop acts on complete partials only. Finals are always complete."""
+    guess: bool = False
+    """The text is the engine's reconstruction from garbled words (a warning word by a leg part
+    in PocketSphinx's garbage path: ``asr_sphinx.GARBAGE_SYMPTOM``), not words it heard as such.
+    The live loop does not act on a guess while the coach's own voice is in the room, since the
+    coach names leg parts all the time."""
 
 
 @runtime_checkable

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .asr import BYTES_PER_SECOND
@@ -152,6 +152,11 @@ class Listener(threading.Thread):
         self._act_on_stable_partial()
 
     def _handle(self, r: Any) -> None:
+        if getattr(r, "guess", False) and self.gate.coach_audible():
+            # a red flag pieced together from garbled words (a warning word by a leg part): the
+            # coach's own line names leg parts, so while it is in the room this is not the user
+            log.debug("guess ignored while the coach talks: %r", r.text)
+            r = replace(r, text="", rejected=True)
         if r.rejected or not r.text.strip():
             if r.final:
                 self._acted_on_partial = None
