@@ -180,9 +180,10 @@ def test_session_by_voice_red_flag_stops_with_audible_advice(
 
 def test_red_flag_outside_the_phrase_list_stops_the_session(
         pulse_devices: PulseDevices, tmp_path: Path) -> None:
-    """"my calf has gone all tingly" is no phrase of the compact grammar: the free pass (an
-    open-vocabulary language model over a rejected utterance) hears it, after the end of
-    speech."""
+    """"my calf has gone all tingly" is no phrase of the compact grammar: the garbage path's
+    words ("my calves does gone old tingly") show a warning word by a leg part on a partial
+    result, before the end of speech; failing that, the free pass (an open-vocabulary language
+    model over a rejected utterance) hears it after the end of speech."""
     from voicecoach.grammar import phase_command_phrases
 
     text = "my calf has gone all tingly"
