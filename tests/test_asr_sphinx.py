@@ -412,16 +412,18 @@ def test_red_flag_keywords_are_red_flags_in_every_phase() -> None:
 def test_red_flag_keyword_inside_ordinary_speech() -> None:
     """With the keyword path on, a red flag worded like no command phrase ("it feels like an
     electric shock") is heard, with the keyword alone as the transcript; without it (the default)
-    the same audio is rejected. The coach's own lines stay rejected with it."""
+    and without the free pass and the garbage path's red flags (which hear it as well) the same
+    audio is rejected. The coach's own lines stay rejected with it."""
     from voicecoach.asr_sphinx import SphinxRecogniser
 
     with_kw = SphinxRecogniser(phase="hold", keywords=0.1, free_pass="none")
-    without = SphinxRecogniser(phase="hold", free_pass="none")
+    without = SphinxRecogniser(phase="hold", free_pass="none", garbage_red_flags=False)
     assert without.keywords == 0
     pcm = synth("it feels like an electric shock", "espeak-ng", "en-us")
     assert _intent(with_kw, pcm, "hold") == "red_flag"
     assert with_kw.last_heard.endswith("electric shock")
     assert _intent(without, pcm, "hold") is None
+    assert _intent(SphinxRecogniser(phase="hold", free_pass="none"), pcm, "hold") == "red_flag"
     for text in UNRELATED[5:]:  # the coach's lines
         assert _intent(with_kw, synth(text, "espeak-ng", "en-us"), "pull") is None, text
 
@@ -764,17 +766,19 @@ def test_red_flag_snap_hears_a_warning_the_free_search_misheard() -> None:
     """Accents the acoustic model does not know come out of the free search as near-sounding
     nonsense ("my legs gone nah i'm"): the parser finds nothing, but the phones are close to the
     red-flag phrase "my leg's gone numb", so the session still stops. Without snapping the
-    warning is lost."""
+    second warning is lost; the first is heard all the same since a leg that has "gone" is a
+    warning in any words (``_warning_phrase``)."""
     from voicecoach.asr_sphinx import SphinxRecogniser
     from voicecoach.intents import default_parser
 
     on = SphinxRecogniser(phase="pull")
     off = SphinxRecogniser(phase="pull", red_flag_snap=False)
     assert on.red_flag_snap  # the default
-    for text, voice, wpm in (("my whole leg's gone numb", "en-gb+Belinda", 140),
-                             ("it burns down my leg", "en-gb-scotland+Steph", 175)):
+    for text, voice, wpm, unsnapped in (
+            ("my whole leg's gone numb", "en-gb+Belinda", 140, "red_flag"),
+            ("it burns down my leg", "en-gb-scotland+Steph", 175, None)):
         pcm = synth(text, "espeak-ng", voice, wpm)
-        assert _intent(off, pcm, "pull") is None, voice
+        assert _intent(off, pcm, "pull") == unsnapped, voice
         assert default_parser().parse(off.last_free_text, "pull").intent is None
         assert _intent(on, pcm, "pull") == "red_flag", voice
         assert on.last_free == "red_flag"
@@ -984,3 +988,25 @@ def test_cross_check_shows_a_phrase_was_not_said() -> None:
     assert not not_said("stop the wonder dogs tail sweet part", "stop the workout")  # "stop"
     assert not not_said("no i want to keep going today", "no i don't")  # the same no
     assert not not_said("oh there is a burning feeling", "how much longer")  # a red flag
+
+
+def test_warning_phrases_in_other_words() -> None:
+    """A leg part that has "gone" anything, "gone numb", "can't feel my", an electric shock and
+    pins and needles are warning signs however garbled the rest of a free transcript or the
+    garbage path's words is (unseen13's first run); not when negated or about "you" (the
+    coach's own question), and a leg part that merely "goes" somewhere is no warning."""
+    from voicecoach.asr_sphinx import _symptom_by_the_leg, _warning_phrase
+    from voicecoach.intents import default_parser
+
+    for text in ("my left legs gone completely ah i'm", "my left legs gone completely none",
+                 "ah it feels like an electric shock going to end",
+                 "what are floppy is and needles the toes i've got pins and needles",
+                 "erm my foot it's gone numb", "i can't feel my electric properly"):
+        said = _warning_phrase(text)
+        assert said is not None, text
+        assert default_parser().parse(said, "hold").intent == "red_flag", (text, said)
+        assert _symptom_by_the_leg(text) == said
+    for text in ("no my leg hasn't gone numb", "the left leg goes up first",
+                 "right now do you feel anything running down a leg or any numbness or pins "
+                 "and needles", "my legs feel fine no pins and needles"):
+        assert _warning_phrase(text) is None, text
