@@ -687,7 +687,8 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "a little", "for me today", "if you would", "if you please", "for us",
                "whatsoever", "at all", "real quick", "quickly", "completely", "dear",
                "i should think", "shall we", "will you", "won't you", "with this", "with that",
-               "only", "honestly", "today", "when you are", "sorry", "overall")
+               "only", "honestly", "today", "when you are", "sorry", "overall", "even less",
+               "or less", "maybe less", "or even less", "maybe more", "or more", "or so")
 
 
 #: A trailing reason ("because of my disc", "since my back's bad"): dropped as a framing variant.
