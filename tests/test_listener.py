@@ -158,20 +158,18 @@ def test_a_guess_acts_only_while_the_coach_is_quiet() -> None:
     assert [h.intent for h in posted] == ["red_flag"]
     assert "(partial)" in shown[0]
 
-    for script in ([[guess], QUIET, QUIET, QUIET, [guess_final]], [[guess_final]]):
+    def while_the_coach_talks(per_block: Sequence[Sequence[Recognition]]) -> list[Heard]:
         session = Session()
         gate = EchoGate()
         gate.speaking("Bring your left knee up and hold your shin, or behind the thigh.")
-        listener = Listener(None, ScriptedRecogniser(script), default_parser(), session,  # type: ignore[arg-type]
-                            gate, lambda line: None)
-        for _ in script:
+        listener = Listener(None, ScriptedRecogniser(per_block), default_parser(),  # type: ignore[arg-type]
+                            session, gate, lambda line: None)
+        for _ in per_block:
             listener.feed(BLOCK)
-        assert session.posted == []
+        return session.posted
+
+    assert while_the_coach_talks(script) == []
+    assert while_the_coach_talks([[guess_final]]) == []
     # words the recogniser heard as such still cut through the coach
-    session = Session()
-    gate = EchoGate()
-    gate.speaking("Bring your left knee up and hold your shin, or behind the thigh.")
-    listener = Listener(None, ScriptedRecogniser([[final("my calf is tingling")]]),  # type: ignore[arg-type]
-                        default_parser(), session, gate, lambda line: None)
-    listener.feed(BLOCK)
-    assert [h.intent for h in session.posted] == ["red_flag"]
+    posted = while_the_coach_talks([[final("my calf is tingling")]])
+    assert [h.intent for h in posted] == ["red_flag"]
