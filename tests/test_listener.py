@@ -162,8 +162,9 @@ def test_a_guess_acts_only_while_the_coach_is_quiet() -> None:
         session = Session()
         gate = EchoGate()
         gate.speaking("Bring your left knee up and hold your shin, or behind the thigh.")
-        listener = Listener(None, ScriptedRecogniser(per_block), default_parser(),  # type: ignore[arg-type]
-                            session, gate, lambda line: None)
+        rec = ScriptedRecogniser(per_block)
+        listener = Listener(None, rec, default_parser(), session, gate,  # type: ignore[arg-type]
+                            lambda line: None)
         for _ in per_block:
             listener.feed(BLOCK)
         return session.posted
