@@ -329,7 +329,9 @@ GARBAGE_SYMPTOM = re.compile(
     r"\b(tingl\w*|numb\w*|burn\w*|electric\w*|shock\w*|shooting|shot|zing\w*|pins|needles|"
     r"dead|weak|sharp|stab|stabs|stabbing|sciatica|nerve|feeling|pain\w*|hurt\w*|throb\w*|ach\w*)\b")
 _STATE_WORD = re.compile(r"tingly|tingling|numb|dead|weak|burning|sharp|throbbing|aching|sore")
-GARBAGE_LEG = re.compile(r"\b(my|the|might|mile|why) (\w+ )?" + LEG_DISTAL + r"\b")
+#: "my" (or "the", or what the garbage loop makes of "my"), at most one word, a part below the knee
+_MY_LEG = r"\b(my|the|might|mile|why) (\w+ )?" + LEG_DISTAL
+GARBAGE_LEG = re.compile(_MY_LEG + r"\b")
 #: Two phrasings that are warning signs with or without a leg in what was heard: something
 #: "gone" or "completely" numb or tingly (dead only with a leg: "my phone's gone dead"), and
 #: "can't feel my ...". unseen12's first run had missed "er my foot's gone completely numb" and
@@ -342,17 +344,16 @@ GARBAGE_CANT_FEEL = re.compile(r"\b(can't|cannot) (really |properly )?feel (my|m
 #: an electric shock going to end". A leg part that has "gone" or "gave" anything, and an
 #: electric shock or pins and needles, are warning signs however the rest was heard, unless
 #: they are about someone else ("you", "your": the coach asks "... any numbness or pins and
-#: needles?"). Replayed
-#: on every stored rejected utterance (free transcripts and garbage-path words, 6,000+ each,
-#: unseen12 and unseen13 included): 28 and 14 hits on red-flag clips, none on any other clip.
+#: needles?"). Replayed on every stored rejected utterance (free transcripts and garbage-path
+#: words, 6,000+ each, unseen12 and unseen13 included): 28 and 14 hits on red-flag clips, none
+#: on any other clip.
 #: These two, "gone numb" and "can't feel my" also count in the free pass's transcripts
 #: (``_warning_phrase``), where "gone numb" had 6 hits on red flags and none elsewhere. All of
 #: the garbage path's and free pass's warning tests together, on the 8,928 distinct rejected
 #: utterances stored: 76 red flags more than the parser's reading of the garbage path's words
 #: alone heard (17), none on any other clip.
 GARBAGE_LEG_GONE = re.compile(
-    r"\b(my|the|might|mile|why) (\w+ )?" + LEG_DISTAL
-    + r"('s|s)? (has |have |just |all |completely |totally )?(gone|gave|giving)\b")
+    _MY_LEG + r"('s|s)? (has |have |just |all |completely |totally )?(gone|gave|giving)\b")
 GARBAGE_SHOCK = re.compile(r"\b(electric shock|pins and needles)\b")
 _ABOUT_YOU = re.compile(r"\b(you|your)\b")
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
@@ -1158,8 +1159,9 @@ class SphinxRecogniser:
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
 
     def _partial_red_flag(self, heard: str) -> str:
-        """The red-flag sentence ``_symptom_by_the_leg`` makes of the garbage path's words so
-        far, or ""; the last answer is kept, since the words change only now and then."""
+        """The red-flag sentence ``_symptom_by_the_leg`` makes of the garbage path's words
+        (so far, for a partial result), or ""; the last answer is kept, since the words change
+        only now and then and the final result's are mostly the last partial's."""
         if heard != self._partial_heard[0]:
             self._partial_heard = (heard, _symptom_by_the_leg(heard) or "")
         return self._partial_heard[1]
@@ -1179,8 +1181,8 @@ class SphinxRecogniser:
             log.debug("red flag in what the garbage path heard: %r", heard)
             self.last_free = "red_flag"
             return heard, False
-        said = _symptom_by_the_leg(heard)
-        if said is None:
+        said = self._partial_red_flag(heard)  # most often already worked out for a partial
+        if not said:
             return None
         log.debug("warning word by the leg in what the garbage path heard: %r -> %r", heard, said)
         self.last_free = "red_flag"
@@ -1310,16 +1312,16 @@ class SphinxRecogniser:
             if intent is not None:
                 self.last_free = intent
                 return text
-            said_so = _warning_phrase(text) if text and not coach else None
-            if said_so is not None and self._allows("red_flag"):
-                log.debug("free pass: a warning in other words: %r -> %r", text, said_so)
-                self.last_free = "red_flag"
-                return said_so
-            if self.red_flag_snap and not coach and self._allows("red_flag"):
-                snapped = self._red_flag_snap(text)
-                if snapped is not None:
+            if not coach and self._allows("red_flag"):
+                # a warning said in other words, or a phrase it sounds like
+                flag = _warning_phrase(text) if text else None
+                if flag is not None:
+                    log.debug("free pass: a warning in other words: %r -> %r", text, flag)
+                elif self.red_flag_snap:
+                    flag = self._red_flag_snap(text)
+                if flag is not None:
                     self.last_free = "red_flag"
-                    return snapped
+                    return flag
             if not self.red_flag_check or score is None or not self._allows("red_flag"):
                 return None
             heard = self._red_flag_check(audio, score)

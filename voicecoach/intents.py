@@ -638,9 +638,9 @@ _PLAIN_YES = frozenset({"yes", "yeah", "yep", "yup", "ya", "yea", "aye"})  # not
 
 
 def _leading_yes(norm: str) -> bool:
-    """Does ``norm`` start with a yes word, after hesitations ("er yeah go on then")?"""
-    words = [w for w in norm.split() if w not in _HESITATIONS]
-    return bool(words) and words[0] in _PLAIN_YES
+    """Does ``norm`` (normalised: hesitations are gone) start with a plain yes ("er yeah go on
+    then")?"""
+    return norm.partition(" ")[0] in _PLAIN_YES
 
 
 def _elsewhere(text: str) -> bool:

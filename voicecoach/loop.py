@@ -152,7 +152,7 @@ class Listener(threading.Thread):
         self._act_on_stable_partial()
 
     def _handle(self, r: Any) -> None:
-        if getattr(r, "guess", False) and self.gate.coach_audible():
+        if r.guess and self.gate.coach_audible():
             # a red flag pieced together from garbled words (a warning word by a leg part): the
             # coach's own line names leg parts, so while it is in the room this is not the user
             log.debug("guess ignored while the coach talks: %r", r.text)
