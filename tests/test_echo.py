@@ -60,8 +60,13 @@ def test_echo_gate_lets_only_the_user_cut_in() -> None:
     assert not gate.accept(ParseResult("longer", "longer", {}, 1.0))
     # A barge-in word that is just part of the coach's line is its echo ...
     assert not gate.accept(ParseResult("stop", "stop", {}, 1.0))
-    # ... words the coach is not saying are the user.
+    # ... words the coach is not saying are the user ...
     assert gate.accept(ParseResult("my leg is numb", "red_flag", {}, 1.0))
+    # ... but not when the only words that say something are the coach's.
+    gate.speaking("Do you feel anything running down a leg, or any numbness? Yes or no?")
+    assert not gate.accept(ParseResult("i get numbness", "red_flag", {}, 1.0))
+    assert gate.accept(ParseResult("my foot is numb", "red_flag", {}, 1.0))
+    gate.speaking(said)
     assert gate.accept(ParseResult("pause please", "pause", {}, 1.0))
     gate.silent()
     assert gate.coach_audible()  # the tail of its voice is still in the room

@@ -35,6 +35,15 @@ log = logging.getLogger(__name__)
 
 #: After the coach stops talking, its voice may still be in the room (and in the mic buffer).
 ECHO_TAIL_SECONDS = 0.6
+#: Words that say little on their own. A barge-in heard while the coach talks whose other words
+#: are all words of the coach's line is its echo too: the warning-signs question ("... any
+#: numbness or pins and needles? ...") coming back through scripts/echo_check.py's simulated
+#: room was heard as the red flag "i get numbness", which would have ended the session.
+LITTLE_WORDS = frozenset((
+    "a", "an", "the", "i", "i'm", "i've", "i'd", "me", "my", "it", "it's", "is", "are", "was",
+    "be", "to", "of", "in", "on", "at", "for", "and", "or", "but", "so", "do", "does", "this",
+    "that", "there", "there's", "got", "get", "getting", "have", "has", "some", "any", "bit",
+    "just", "now", "please", "oh", "um", "er", "erm", "ah", "well", "feel", "feels", "feeling"))
 #: Partial results that may act before the sentence is finished.
 PARTIAL_INTENTS = ("red_flag",)
 #: Seconds of further audio a red-flag partial must survive before it acts. Early partials are
@@ -74,7 +83,7 @@ class EchoGate:
 
     def accept(self, result: ParseResult) -> bool:
         """Keep ``result``? While the coach is audible only barge-in intents that are not
-        simply words of the coach's own line get through."""
+        simply words of the coach's own line (bar :data:`LITTLE_WORDS`) get through."""
         with self._lock:
             talking = self._now.active or time.monotonic() < self._now.until
             words = self._now.words
@@ -83,7 +92,8 @@ class EchoGate:
         if result.intent not in BARGE_IN:
             return False
         heard = set(normalize(result.text).split())
-        return not (heard and heard <= words)
+        content = heard - LITTLE_WORDS
+        return not (heard and heard <= words) and not (content and content <= words)
 
 
 class GatedSpeaker:
