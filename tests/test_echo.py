@@ -67,6 +67,7 @@ def test_echo_gate_lets_only_the_user_cut_in() -> None:
     assert not gate.accept(ParseResult("i get numbness", "red_flag", {}, 1.0))
     assert gate.accept(ParseResult("my foot is numb", "red_flag", {}, 1.0))
     gate.speaking(said)
+    assert gate.accept(ParseResult("stop the session", "stop", {}, 1.0))
     assert gate.accept(ParseResult("pause please", "pause", {}, 1.0))
     gate.silent()
     assert gate.coach_audible()  # the tail of its voice is still in the room

@@ -43,7 +43,7 @@ LITTLE_WORDS = frozenset((
     "a", "an", "the", "i", "i'm", "i've", "i'd", "me", "my", "it", "it's", "is", "are", "was",
     "be", "to", "of", "in", "on", "at", "for", "and", "or", "but", "so", "do", "does", "this",
     "that", "there", "there's", "got", "get", "getting", "have", "has", "some", "any", "bit",
-    "just", "now", "please", "oh", "um", "er", "erm", "ah", "well", "feel", "feels", "feeling"))
+    "feel", "feels", "feeling"))
 #: Partial results that may act before the sentence is finished.
 PARTIAL_INTENTS = ("red_flag",)
 #: Seconds of further audio a red-flag partial must survive before it acts. Early partials are
