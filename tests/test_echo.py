@@ -74,3 +74,51 @@ def test_echo_gate_lets_only_the_user_cut_in() -> None:
     time.sleep(0.65)
     assert not gate.coach_audible()
     assert gate.accept(ParseResult("longer", "longer", {}, 1.0))
+
+
+@pytest.mark.audio
+@pytest.mark.slow
+@pytest.mark.parametrize(("phase", "cue"), [("screen", "screen.warning_signs"),
+                                            ("stabilise", "stabilise.done")])
+def test_cues_fed_back_through_the_listener_give_no_event(phase: str, cue: str) -> None:
+    """The live path: real recogniser, parser and echo gate, told the line is being spoken.
+    The warning-signs question names the red flags it asks about; stabilise.done's first
+    wording ("And rest. ...") came back as the pause "i need a rest" until it was reworded
+    (scripts/echo_check.py --all-lines, November 27)."""
+    import soxr
+
+    from voicecoach.asr import create_recogniser
+    from voicecoach.events import Heard
+    from voicecoach.intents import default_parser
+    from voicecoach.loop import Listener
+    from voicecoach.tts import synthesise
+
+    class Session:
+        listen = None
+
+        def __init__(self) -> None:
+            self.phase = phase
+            self.posted: list[Heard] = []
+
+        def post(self, event: Heard) -> None:
+            self.posted.append(event)
+
+        def close(self) -> None:
+            pass
+
+    rec = create_recogniser("pocketsphinx", None, phase, "rnnoise")
+    for line in (v.format(**FILL) for v in CueBook.load().variants(cue)):
+        s = synthesise(line, 150.0)
+        pcm = soxr.resample(s.pcm.astype(np.float32) / 32768.0, s.sample_rate_hz, 16000)
+        audio = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes() + bytes(32000)
+        rec.reset()
+        session = Session()
+        gate = EchoGate()
+        gate.speaking(line)
+        listener = Listener(None, rec, default_parser(), session, gate,  # type: ignore[arg-type]
+                            lambda _: None)
+        for i in range(0, len(audio), 960):
+            listener.feed(audio[i: i + 960])
+        for r in rec.flush():
+            listener._handle(r)
+        assert session.posted == [], (line, session.posted)
