@@ -41,7 +41,8 @@ FILL = {"side": "left", "other_side": "right", "seconds": "thirty", "score": "fi
         "start_score": "five", "end_score": "three", "rep": "three", "reps": "six",
         "options": "yes or no", "minutes": "five", "variation": "both knees"}
 PHASE_CUES = {"screen": "screen.", "setup": "setup.", "pull": "pull.", "hold": "hold.",
-              "switch_side": "switch_side.", "stabilise": "stabilise.", "paused": "any."}
+              "switch_side": "switch_side.", "stabilise": "stabilise.", "paused": "any.",
+              "finished": "finished."}
 
 
 def room_ir(seed: int = 1) -> np.ndarray:
@@ -67,15 +68,17 @@ def active_rms(x: np.ndarray) -> float:
     return float(np.sqrt(np.mean(x[a > 0.05 * a.max()] ** 2)))
 
 
-def coach_lines() -> list[tuple[str, str]]:
+def coach_lines(finished: bool = False) -> list[tuple[str, str]]:
+    """(phase, line) for every wording of every cue, by phase; ``finished``: with the lines
+    said once the session is over."""
     from voicecoach.cues import CueBook
 
     book = CueBook.load()
     out = []
     for phase, prefix in PHASE_CUES.items():
-        for cue in book.ids():
-            if cue.startswith(prefix):
-                out += [(phase, v.format(**FILL)) for v in book.variants(cue)]
+        if phase != "finished" or finished:
+            out += [(phase, v.format(**FILL)) for cue in book.ids() if cue.startswith(prefix)
+                    for v in book.variants(cue)]
     return out
 
 
@@ -129,8 +132,7 @@ class Room:
         data = np.clip(np.round(pcm), -32768, 32767).astype("<i2").tobytes()
         for i in range(0, len(data), 2 * BLOCK):
             listener.feed(data[i: i + 2 * BLOCK])
-        for r in rec.flush():
-            listener._handle(r)
+        listener.flush()
         return [(e.intent, e.text) for e in session.posted]
 
     def parse(self, phase: str, mic: np.ndarray) -> str | None:
@@ -197,21 +199,13 @@ def barge_in_rows(n_lines: int, cache: str) -> list[dict[str, Any]]:
 def all_line_rows() -> list[dict[str, Any]]:
     room = Room()
     rows: list[dict[str, Any]] = []
-    for phase, text in coach_lines() + _finished_lines():
+    for phase, text in coach_lines(finished=True):
         line, _ = room.echo(text)
         rows.append({"kind": "line", "phase": phase, "line": text,
                      "events": room.listen(phase, text, line),
                      "parse": room.parse(phase, np.concatenate([np.zeros(6400), line,
                                                                 np.zeros(6400)]))})
     return rows
-
-
-def _finished_lines() -> list[tuple[str, str]]:
-    from voicecoach.cues import CueBook
-
-    book = CueBook.load()
-    return [("finished", v.format(**FILL)) for cue in book.ids() if cue.startswith("finished.")
-            for v in book.variants(cue)]
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, str]:

@@ -86,25 +86,12 @@ def test_cues_fed_back_through_the_listener_give_no_event(phase: str, cue: str) 
     wording ("And rest. ...") came back as the pause "i need a rest" until it was reworded
     (scripts/echo_check.py --all-lines, November 27)."""
     import soxr
+    from test_listener import Session
 
     from voicecoach.asr import create_recogniser
-    from voicecoach.events import Heard
     from voicecoach.intents import default_parser
     from voicecoach.loop import Listener
     from voicecoach.tts import synthesise
-
-    class Session:
-        listen = None
-
-        def __init__(self) -> None:
-            self.phase = phase
-            self.posted: list[Heard] = []
-
-        def post(self, event: Heard) -> None:
-            self.posted.append(event)
-
-        def close(self) -> None:
-            pass
 
     rec = create_recogniser("pocketsphinx", None, phase, "rnnoise")
     for line in (v.format(**FILL) for v in CueBook.load().variants(cue)):
@@ -113,12 +100,12 @@ def test_cues_fed_back_through_the_listener_give_no_event(phase: str, cue: str) 
         audio = (np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes() + bytes(32000)
         rec.reset()
         session = Session()
+        session.phase = phase
         gate = EchoGate()
         gate.speaking(line)
         listener = Listener(None, rec, default_parser(), session, gate,  # type: ignore[arg-type]
                             lambda _: None)
         for i in range(0, len(audio), 960):
             listener.feed(audio[i: i + 960])
-        for r in rec.flush():
-            listener._handle(r)
+        listener.flush()
         assert session.posted == [], (line, session.posted)

@@ -92,8 +92,8 @@ class EchoGate:
         if result.intent not in BARGE_IN:
             return False
         heard = set(normalize(result.text).split())
-        content = heard - LITTLE_WORDS
-        return not (heard and heard <= words) and not (content and content <= words)
+        telling = (heard - LITTLE_WORDS) or heard
+        return not (telling and telling <= words)
 
 
 class GatedSpeaker:
@@ -160,6 +160,11 @@ class Listener(threading.Thread):
         for r in self.rec.accept(block):
             self._handle(r)
         self._act_on_stable_partial()
+
+    def flush(self) -> None:
+        """Act on what the recogniser still holds at the end of the audio (a file, a test)."""
+        for r in self.rec.flush():
+            self._handle(r)
 
     def _handle(self, r: Any) -> None:
         if r.guess and self.gate.coach_audible():
