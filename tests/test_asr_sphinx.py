@@ -474,6 +474,7 @@ def test_free_pass_alternatives_hear_what_the_best_transcript_misspells(
     assert parser.parse(finals[0].text, "setup").intent == "red_flag"
     assert rec.last_free == "red_flag"
     assert finals[0].text != rec.last_free_text  # an alternative, not the best transcript
+    assert finals[0].heard == rec.last_free_text  # what the live loop's echo gate compares
     assert parser.parse(rec.last_free_text, "setup").intent is None
     for text in ("shall we have fish for tea", "the weather is lovely today"):
         assert _intent(rec, synth(text, "espeak-ng", "en+m3"), "hold") is None, text
@@ -768,6 +769,7 @@ def test_red_flag_snap_hears_a_warning_the_free_search_misheard() -> None:
     red-flag phrase "my leg's gone numb", so the session still stops. Without snapping the
     second warning is lost; the first is heard all the same since a leg that has "gone" is a
     warning in any words (``_warning_phrase``)."""
+    from voicecoach.asr import recognise_pcm
     from voicecoach.asr_sphinx import SphinxRecogniser
     from voicecoach.intents import default_parser
 
@@ -782,6 +784,10 @@ def test_red_flag_snap_hears_a_warning_the_free_search_misheard() -> None:
         assert default_parser().parse(off.last_free_text, "pull").intent is None
         assert _intent(on, pcm, "pull") == "red_flag", voice
         assert on.last_free == "red_flag"
+        on.reset()
+        on.set_phase("pull")
+        final = [r for r in recognise_pcm(on, pcm) if r.final and r.text]
+        assert [r.heard for r in final] == [on.last_free_text]  # not the snapped phrase
 
 
 def test_red_flag_snap_leaves_negations_coach_lines_and_other_talk_alone() -> None:
@@ -991,22 +997,29 @@ def test_cross_check_shows_a_phrase_was_not_said() -> None:
 
 
 def test_warning_phrases_in_other_words() -> None:
-    """A leg part that has "gone" anything, "gone numb", "can't feel my", an electric shock and
-    pins and needles are warning signs however garbled the rest of a free transcript or the
-    garbage path's words is (unseen13's first run); not when negated or about "you" (the
-    coach's own question), and a leg part that merely "goes" somewhere is no warning."""
+    """A leg part that has "gone" anything, "gone (all) numb", "can't feel my", an electric shock,
+    pins and needles and a sharp, stabbing, shooting, burning or electric pain or feeling are
+    warning signs however garbled the rest of a free transcript or the garbage path's words is
+    (unseen13's first run); not when negated or about "you" (the coach's own question), and a
+    leg part that merely "goes" somewhere is no warning."""
     from voicecoach.asr_sphinx import _symptom_by_the_leg, _warning_phrase
     from voicecoach.intents import default_parser
 
     for text in ("my left legs gone completely ah i'm", "my left legs gone completely none",
                  "ah it feels like an electric shock going to end",
                  "what are floppy is and needles the toes i've got pins and needles",
-                 "erm my foot it's gone numb", "i can't feel my electric properly"):
+                 "erm my foot it's gone numb", "i can't feel my electric properly",
+                 "ah my feels gone all numb ah instead",
+                 "i've got a sharp stabbing pain the opposite market money",
+                 "oh there's a burning feeling right the back of my lake",
+                 "actually i get a shooting pains are won't my lake"):
         said = _warning_phrase(text)
         assert said is not None, text
         assert default_parser().parse(said, "hold").intent == "red_flag", (text, said)
         assert _symptom_by_the_leg(text) == said
     for text in ("no my leg hasn't gone numb", "the left leg goes up first",
                  "right now do you feel anything running down a leg or any numbness or pins "
-                 "and needles", "my legs feel fine no pins and needles"):
+                 "and needles", "my legs feel fine no pins and needles",
+                 "no sharp pain at all", "i don't get a burning feeling",
+                 "do you feel a sharp pain", "my phone's gone all dead"):
         assert _warning_phrase(text) is None, text

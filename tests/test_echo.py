@@ -66,6 +66,12 @@ def test_echo_gate_lets_only_the_user_cut_in() -> None:
     gate.speaking("Do you feel anything running down a leg, or any numbness? Yes or no?")
     assert not gate.accept(ParseResult("i get numbness", "red_flag", {}, 1.0))
     assert gate.accept(ParseResult("my foot is numb", "red_flag", {}, 1.0))
+    # A warning the recogniser put into words of its own is judged by the words it decoded.
+    gate.speaking("Left leg down. Your right knee has gone up; hold it there.")
+    made = ParseResult("my leg has gone funny", "red_flag", {}, 1.0)
+    assert gate.accept(made)  # its own words are not the line's ...
+    assert not gate.accept(made, "left leg down your right knee has gone up")  # ... but it was
+    assert gate.accept(made, "ooh my left leg has gone all dead")
     gate.speaking(said)
     assert gate.accept(ParseResult("stop the session", "stop", {}, 1.0))
     assert gate.accept(ParseResult("pause please", "pause", {}, 1.0))

@@ -67,6 +67,10 @@ class Recognition:
     in PocketSphinx's garbage path: ``asr_sphinx.GARBAGE_SYMPTOM``), not words it heard as such.
     The live loop does not act on a guess while the coach's own voice is in the room, since the
     coach names leg parts all the time."""
+    heard: str = ""
+    """When ``text`` is a sentence the engine made up for what it heard (a warning said in other
+    words, "my foot has gone numb" for "ah my foots gone all numb instead"), the words it
+    decoded; else "". The live loop's echo gate compares these with the coach's line."""
 
 
 @runtime_checkable

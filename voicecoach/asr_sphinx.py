@@ -336,7 +336,9 @@ GARBAGE_LEG = re.compile(_MY_LEG + r"\b")
 #: "gone" or "completely" numb or tingly (dead only with a leg: "my phone's gone dead"), and
 #: "can't feel my ...". unseen12's first run had missed "er my foot's gone completely numb" and
 #: "um i can't feel my left foot properly it's sort of gone dead" on all 8 voices.
-GARBAGE_GONE = re.compile(r"\b(completely|totally|gone|go|goes|went|going) (numb|dead|tingly)\b")
+GARBAGE_GONE = re.compile(r"\b(completely|totally|gone|go|goes|went|going) "
+                          r"((all|completely|totally|really|a bit|kind of|sort of) )?"
+                          r"(?P<state>numb|dead|tingly)\b")
 GARBAGE_CANT_FEEL = re.compile(r"\b(can't|cannot) (really |properly )?feel (my|might|the)\b")
 #: Two more after unseen13's first run (sealed, run once at this session's final code): "my
 #: left leg's gone completely numb" came out as "my left legs gone completely ah i'm" / "...
@@ -355,6 +357,16 @@ GARBAGE_CANT_FEEL = re.compile(r"\b(can't|cannot) (really |properly )?feel (my|m
 GARBAGE_LEG_GONE = re.compile(
     _MY_LEG + r"('s|s)? (has |have |just |all |completely |totally )?(gone|gave|giving)\b")
 GARBAGE_SHOCK = re.compile(r"\b(electric shock|pins and needles)\b")
+#: A nerve-type pain named by its kind, with or without a place: "a sharp stabbing pain",
+#: "a burning feeling", "a shooting pain". unseen13's "i've got a sharp stabbing pain at the back
+#: of my knee" came out as "i've got a sharp throbbing the opposite market money", and "there's
+#: a burning feeling right down the back of my leg" lost its leg. Replayed (November 27,
+#: seventeenth session) with "gone" followed by "all", "really", "sort of" ... before "numb"
+#: (``GARBAGE_GONE``: "my heel's gone all numb") on every stored rejected utterance not already
+#: heard as a red flag (5,867 distinct clips, free transcripts and garbage-path words): 20 red
+#: flags more, none on any other command or unrelated clip.
+GARBAGE_PAIN_KIND = re.compile(
+    r"\b(?P<kind>sharp|stabbing|shooting|burning|electric) (?P<what>pain|pains|feeling)\b")
 _ABOUT_YOU = re.compile(r"\b(you|your)\b")
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
 #: words: "yes i get tingling", "there is tingling don't my leg") counts only if the transcript
@@ -594,15 +606,16 @@ def _warning_phrase(text: str) -> str | None:
     """If ``text`` (a free transcript, or the garbage path's words) says in any words a leg or
     foot has gone numb or dead or "gone" at all (``GARBAGE_GONE``, ``GARBAGE_LEG_GONE``), that
     the speaker "can't feel my ..." (``GARBAGE_CANT_FEEL``), or names an electric shock or pins
-    and needles (``GARBAGE_SHOCK``), not negated, a short red-flag sentence that says so, which
+    and needles (``GARBAGE_SHOCK``) or a sharp, stabbing, shooting, burning or electric pain or
+    feeling (``GARBAGE_PAIN_KIND``), not negated, a short red-flag sentence that says so, which
     the parser reads as one; else None."""
     if _NEGATED_START.match(text) or _ABOUT_YOU.search(text):
         return None
     leg, part, _, has = _leg_part(text)
     gone = GARBAGE_GONE.search(text)
     if gone is not None and not negated_before(text[: gone.start()]) \
-            and (gone.group(2) != "dead" or leg is not None):  # "my phone's gone dead"
-        return f"my {part} {has} gone {gone.group(2)}"
+            and (gone.group("state") != "dead" or leg is not None):  # "my phone's gone dead"
+        return f"my {part} {has} gone {gone.group('state')}"
     if GARBAGE_CANT_FEEL.search(text):
         return f"i can't feel my {part}"
     went = GARBAGE_LEG_GONE.search(text)
@@ -612,6 +625,10 @@ def _warning_phrase(text: str) -> str | None:
     if shock is not None and not negated_before(text[: shock.start()]):
         return "like an electric shock" if shock.group(1) == "electric shock" else \
             "i've got pins and needles"
+    pain = GARBAGE_PAIN_KIND.search(text)
+    if pain is not None and not negated_before(text[: pain.start()]):
+        article = "an" if pain.group("kind") == "electric" else "a"
+        return f"{article} {pain.group('kind')} {pain.group('what')}"
     return None
 
 
@@ -1137,7 +1154,11 @@ class SphinxRecogniser:
         if (garbage or _is_decoy(words)) and self.free_pass != "none" and short:
             text = self._free_pass(audio)
             if text is not None:
-                return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
+                # a warning said in other words comes back as a sentence of the free pass's
+                # making; the echo gate compares what was decoded with the coach's line
+                made = self.last_free_text if text != self.last_free_text else ""
+                return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s,
+                                   heard=made)
         if garbage and self.garbage_red_flags and self._allows("red_flag"):
             flag = self._garbage_red_flag(words)
             if flag is not None:

@@ -81,9 +81,11 @@ class EchoGate:
         with self._lock:
             return self._now.active or time.monotonic() < self._now.until
 
-    def accept(self, result: ParseResult) -> bool:
+    def accept(self, result: ParseResult, heard: str = "") -> bool:
         """Keep ``result``? While the coach is audible only barge-in intents that are not
-        simply words of the coach's own line (bar :data:`LITTLE_WORDS`) get through."""
+        simply words of the coach's own line (bar :data:`LITTLE_WORDS`) get through. ``heard``:
+        for a result the recogniser put into words of its own (``Recognition.heard``), the
+        words it decoded, which are what is compared with the line."""
         with self._lock:
             talking = self._now.active or time.monotonic() < self._now.until
             words = self._now.words
@@ -91,8 +93,8 @@ class EchoGate:
             return True
         if result.intent not in BARGE_IN:
             return False
-        heard = set(normalize(result.text).split())
-        telling = (heard - LITTLE_WORDS) or heard
+        said = set(normalize(heard or result.text).split())
+        telling = (said - LITTLE_WORDS) or said
         return not (telling and telling <= words)
 
 
@@ -193,7 +195,7 @@ class Listener(threading.Thread):
         self._acted_on_partial = None
         if already is not None and (result.intent == already or already == "red_flag"):
             return
-        if not self.gate.accept(result):
+        if not self.gate.accept(result, r.heard):
             log.debug("dropped while the coach talks: %r", r.text)
             return
         self._post(result)
