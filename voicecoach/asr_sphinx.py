@@ -362,9 +362,9 @@ GARBAGE_SHOCK = re.compile(r"\b(electric shock|pins and needles)\b")
 #: of my knee" came out as "i've got a sharp throbbing the opposite market money", and "there's
 #: a burning feeling right down the back of my leg" lost its leg. Replayed (November 27,
 #: seventeenth session) with "gone" followed by "all", "really", "sort of" ... before "numb"
-#: (``GARBAGE_GONE``: "my heel's gone all numb") on every stored rejected utterance not already
-#: heard as a red flag (5,867 distinct clips, free transcripts and garbage-path words): 20 red
-#: flags more, none on any other command or unrelated clip.
+#: (``GARBAGE_GONE``: "my heel's gone all numb") on every stored rejected utterance (5,867 distinct clips, free transcripts and garbage-path words): 18 red
+#: flags more (96 of the 503 red-flag clips there instead of 78), none on any other command or
+#: unrelated clip.
 GARBAGE_PAIN_KIND = re.compile(
     r"\b(?P<kind>sharp|stabbing|shooting|burning|electric) (?P<what>pain|pains|feeling)\b")
 _ABOUT_YOU = re.compile(r"\b(you|your)\b")
