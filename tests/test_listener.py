@@ -174,3 +174,25 @@ def test_a_guess_acts_only_while_the_coach_is_quiet() -> None:
     # words the recogniser heard as such still cut through the coach
     posted = while_the_coach_talks([[final("my calf is tingling")]])
     assert [h.intent for h in posted] == ["red_flag"]
+
+
+def test_a_made_up_warning_is_judged_by_the_words_decoded() -> None:
+    """A red flag the free pass put into words of its own (``Recognition.heard``) reaches the
+    echo gate with what was decoded: the coach's own line coming back is dropped, the user's
+    words over it are not."""
+    line = "It's gone quiet, so I've paused. Say resume whenever you want to go on."
+
+    def while_the_coach_says(r: Recognition) -> list[Heard]:
+        session = Session()
+        session.phase = "paused"
+        gate = EchoGate()
+        gate.speaking(line)
+        listener = Listener(None, ScriptedRecogniser([[r]]), default_parser(), session,  # type: ignore[arg-type]
+                            gate, lambda _: None)
+        listener.feed(BLOCK)
+        return session.posted
+
+    echo = Recognition("my leg has gone funny", 0.6, True, heard="it's gone quiet so i've paused")
+    assert while_the_coach_says(echo) == []
+    user = Recognition("my leg has gone funny", 0.6, True, heard="ooh my leg has gone all weird")
+    assert [h.intent for h in while_the_coach_says(user)] == ["red_flag"]
