@@ -1012,7 +1012,8 @@ def test_warning_phrases_in_other_words() -> None:
                  "ah my feels gone all numb ah instead",
                  "i've got a sharp stabbing pain the opposite market money",
                  "oh there's a burning feeling right the back of my lake",
-                 "actually i get a shooting pains are won't my lake"):
+                 "actually i get a shooting pains are won't my lake",
+                 "bum i'd can't feel my electric properly you'd core calm grow neck"):
         said = _warning_phrase(text)
         assert said is not None, text
         assert default_parser().parse(said, "hold").intent == "red_flag", (text, said)

@@ -358,16 +358,20 @@ GARBAGE_LEG_GONE = re.compile(
     _MY_LEG + r"('s|s)? (has |have |just |all |completely |totally )?(gone|gave|giving)\b")
 GARBAGE_SHOCK = re.compile(r"\b(electric shock|pins and needles)\b")
 #: A nerve-type pain named by its kind, with or without a place: "a sharp stabbing pain",
-#: "a burning feeling", "a shooting pain". unseen13's "i've got a sharp stabbing pain at the back
-#: of my knee" came out as "i've got a sharp throbbing the opposite market money", and "there's
-#: a burning feeling right down the back of my leg" lost its leg. Replayed (November 27,
-#: seventeenth session) with "gone" followed by "all", "really", "sort of" ... before "numb"
-#: (``GARBAGE_GONE``: "my heel's gone all numb") on every stored rejected utterance (5,867 distinct clips, free transcripts and garbage-path words): 18 red
-#: flags more (96 of the 503 red-flag clips there instead of 78), none on any other command or
-#: unrelated clip.
+#: "a burning feeling", "a shooting pain". unseen10's "i just got a sharp stabbing pain when i
+#: lay down" came out as "fire drop doctor sharp stabbing pain when my lay don't", unseen11's
+#: "ow there's a burning feeling right down the back of my leg" as "i'm in a burning feeling like
+#: some nerve like an": no leg, so no red flag. Replayed (November 27, seventeenth session) with
+#: "gone" followed by "all", "really", "sort of" ... before "numb" (``GARBAGE_GONE``: "my heel's
+#: gone all numb") on every stored rejected utterance (5,867 distinct clips, free transcripts and
+#: garbage-path words): 18 red flags more (96 of the 503 red-flag clips there instead of 78),
+#: none on any other command or unrelated clip.
 GARBAGE_PAIN_KIND = re.compile(
     r"\b(?P<kind>sharp|stabbing|shooting|burning|electric) (?P<what>pain|pains|feeling)\b")
-_ABOUT_YOU = re.compile(r"\b(you|your)\b")
+#: "you" or "your" as a word of its own: "you'd", "you'll" in the garbage path's words are most
+#: often other sounds ("can't feel my electric properly you'd core ..."; one more red flag of
+#: the 503 replayed above, nothing else).
+_ABOUT_YOU = re.compile(r"(?<![\w'])(you|your)(?![\w'])")
 #: A red flag from a free transcript that matches no red-flag template (the parser's warning
 #: words: "yes i get tingling", "there is tingling don't my leg") counts only if the transcript
 #: names "my" (or "the") leg or foot, or answers yes with a nerve word. Garbled unrelated speech
