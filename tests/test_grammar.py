@@ -113,13 +113,17 @@ def test_hearing_check_sets_are_consistent() -> None:
     parser = default_parser()
     assert set(sets) == {"dev", "heldout", "fresh", "unseen", "unseen2", "unseen3", "unseen4",
                          "unseen5", "unseen6", "unseen7", "unseen8", "unseen10", "unseen11",
-                         "unseen12", "unseen13"}
+                         "unseen12", "unseen13", "unseen14"}
     # phrasings the parser still reads otherwise, kept in the sets as written; each must still
-    # miss (so that a fix removes it from here)
+    # miss (so that a fix removes it from here): a command read otherwise, an unrelated sentence
+    # read as a command in some phase
     known_misses = {
         # an answer to "do you want to end the session?" with a request behind it: the parser
         # reads no intent ("I want to keep going" alone would be a resume)
         ("unseen11", "no i want to keep going"),
+        # a no in front of anything reads as the answer no; "no biscuits before dinner" is said
+        # to a child (the parser cannot tell what is on topic after a plain no)
+        ("unseen14", "no biscuits before dinner"),
     }
     for name, data in sets.items():
         assert len(data["voices"]) >= 6 and all(":" in v for v in data["voices"])
@@ -130,5 +134,9 @@ def test_hearing_check_sets_are_consistent() -> None:
             right = parser.parse(text, phase).intent == intent
             assert right != ((name, text) in known_misses), (name, text, phase)
         for text in data["unrelated"]:
-            for phase in ("screen", "setup", "pull", "hold"):
-                assert parser.parse(text, phase).intent is None, (name, text, phase)
+            read = {phase: parser.parse(text, phase).intent
+                    for phase in ("screen", "setup", "pull", "hold")}
+            if (name, text) in known_misses:
+                assert any(read.values()), (name, text)
+            else:
+                assert not any(read.values()), (name, text, read)
