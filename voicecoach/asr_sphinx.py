@@ -606,13 +606,13 @@ def _leg_part(text: str) -> tuple[re.Match[str] | None, str, str, str]:
     return (leg, part) + (("feel", "have") if plural else ("feels", "has"))
 
 
-def _warning_phrase(text: str) -> str | None:
+def _warning_phrase(text: str, kinds: bool = True) -> str | None:
     """If ``text`` (a free transcript, or the garbage path's words) says in any words a leg or
     foot has gone numb or dead or "gone" at all (``GARBAGE_GONE``, ``GARBAGE_LEG_GONE``), that
     the speaker "can't feel my ..." (``GARBAGE_CANT_FEEL``), or names an electric shock or pins
-    and needles (``GARBAGE_SHOCK``) or a sharp, stabbing, shooting, burning or electric pain or
-    feeling (``GARBAGE_PAIN_KIND``), not negated, a short red-flag sentence that says so, which
-    the parser reads as one; else None."""
+    and needles (``GARBAGE_SHOCK``) or, with ``kinds``, a sharp, stabbing, shooting, burning or
+    electric pain or feeling (``GARBAGE_PAIN_KIND``), not negated, a short red-flag sentence
+    that says so, which the parser reads as one; else None."""
     if _NEGATED_START.match(text) or _ABOUT_YOU.search(text):
         return None
     leg, part, _, has = _leg_part(text)
@@ -629,7 +629,7 @@ def _warning_phrase(text: str) -> str | None:
     if shock is not None and not negated_before(text[: shock.start()]):
         return "like an electric shock" if shock.group(1) == "electric shock" else \
             "i've got pins and needles"
-    pain = GARBAGE_PAIN_KIND.search(text)
+    pain = GARBAGE_PAIN_KIND.search(text) if kinds else None
     if pain is not None and not negated_before(text[: pain.start()]):
         article = "an" if pain.group("kind") == "electric" else "a"
         return f"{article} {pain.group('kind')} {pain.group('what')}"
@@ -640,15 +640,17 @@ def _symptom_by_the_leg(heard: str) -> str | None:
     """If ``heard`` (garbage-path words) holds a warning or pain word that is not negated
     (``GARBAGE_SYMPTOM``) and names a part below the knee (``GARBAGE_LEG``), or says what
     ``_warning_phrase`` looks for, a short red-flag sentence made of those words ("burning down
-    my leg") that the parser reads as one; else None. See ``GARBAGE_SYMPTOM``."""
+    my leg") that the parser reads as one; else None. See ``GARBAGE_SYMPTOM``. A kind of pain
+    with no leg part by it ("a burning feeling") comes last: the sentence names the leg when
+    the words do."""
     from .intents import default_parser
 
-    said_so = _warning_phrase(heard)
+    said_so = _warning_phrase(heard, kinds=False)
     if said_so is not None or _NEGATED_START.match(heard):
         return said_so
     leg, part, feels, _ = _leg_part(heard)
     if leg is None:
-        return None
+        return _warning_phrase(heard)
     for sym in GARBAGE_SYMPTOM.finditer(heard):
         if negated_before(heard[: sym.start()]):
             continue
@@ -659,7 +661,7 @@ def _symptom_by_the_leg(heard: str) -> str | None:
         for said in (said_as, f"pain down my {part}"):
             if default_parser().parse(said).intent == "red_flag":
                 return said
-    return None
+    return _warning_phrase(heard)
 
 
 def _plain(words: list[str]) -> str:
