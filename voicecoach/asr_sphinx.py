@@ -606,14 +606,26 @@ def _leg_part(text: str) -> tuple[re.Match[str] | None, str, str, str]:
     return (leg, part) + (("feel", "have") if plural else ("feels", "has"))
 
 
-def _warning_phrase(text: str, kinds: bool = True) -> str | None:
-    """If ``text`` (a free transcript, or the garbage path's words) says in any words a leg or
-    foot has gone numb or dead or "gone" at all (``GARBAGE_GONE``, ``GARBAGE_LEG_GONE``), that
-    the speaker "can't feel my ..." (``GARBAGE_CANT_FEEL``), or names an electric shock or pins
-    and needles (``GARBAGE_SHOCK``) or, with ``kinds``, a sharp, stabbing, shooting, burning or
-    electric pain or feeling (``GARBAGE_PAIN_KIND``), not negated, a short red-flag sentence
-    that says so, which the parser reads as one; else None."""
-    if _NEGATED_START.match(text) or _ABOUT_YOU.search(text):
+def _warning_phrase(text: str) -> str | None:
+    """If ``text`` (a free transcript, or the garbage path's words) says in any words that
+    something has gone numb or dead, that the speaker can't feel a leg, or names an electric
+    shock or pins and needles (:func:`_gone_or_shock`), or else a kind of nerve pain
+    (:func:`_pain_kind`), a short red-flag sentence that says so, which the parser reads as
+    one; else None."""
+    return _gone_or_shock(text) or _pain_kind(text)
+
+
+def _unsaid(text: str) -> bool:
+    """``text`` starts with a no, or is about "you" (the coach's own questions)."""
+    return bool(_NEGATED_START.match(text) or _ABOUT_YOU.search(text))
+
+
+def _gone_or_shock(text: str) -> str | None:
+    """A leg or foot has gone numb or dead or "gone" at all (``GARBAGE_GONE``,
+    ``GARBAGE_LEG_GONE``), the speaker "can't feel my ..." (``GARBAGE_CANT_FEEL``), or an
+    electric shock or pins and needles (``GARBAGE_SHOCK``), not negated: the sentence for
+    :func:`_warning_phrase`, else None."""
+    if _unsaid(text):
         return None
     leg, part, _, has = _leg_part(text)
     gone = GARBAGE_GONE.search(text)
@@ -629,11 +641,17 @@ def _warning_phrase(text: str, kinds: bool = True) -> str | None:
     if shock is not None and not negated_before(text[: shock.start()]):
         return "like an electric shock" if shock.group(1) == "electric shock" else \
             "i've got pins and needles"
-    pain = GARBAGE_PAIN_KIND.search(text) if kinds else None
-    if pain is not None and not negated_before(text[: pain.start()]):
-        article = "an" if pain.group("kind") == "electric" else "a"
-        return f"{article} {pain.group('kind')} {pain.group('what')}"
     return None
+
+
+def _pain_kind(text: str) -> str | None:
+    """A sharp, stabbing, shooting, burning or electric pain or feeling, not negated
+    (``GARBAGE_PAIN_KIND``): "a burning feeling"; else None."""
+    pain = None if _unsaid(text) else GARBAGE_PAIN_KIND.search(text)
+    if pain is None or negated_before(text[: pain.start()]):
+        return None
+    article = "an" if pain.group("kind") == "electric" else "a"
+    return f"{article} {pain.group('kind')} {pain.group('what')}"
 
 
 def _symptom_by_the_leg(heard: str) -> str | None:
@@ -645,12 +663,12 @@ def _symptom_by_the_leg(heard: str) -> str | None:
     the words do."""
     from .intents import default_parser
 
-    said_so = _warning_phrase(heard, kinds=False)
+    said_so = _gone_or_shock(heard)
     if said_so is not None or _NEGATED_START.match(heard):
         return said_so
     leg, part, feels, _ = _leg_part(heard)
     if leg is None:
-        return _warning_phrase(heard)
+        return _pain_kind(heard)
     for sym in GARBAGE_SYMPTOM.finditer(heard):
         if negated_before(heard[: sym.start()]):
             continue
@@ -661,7 +679,7 @@ def _symptom_by_the_leg(heard: str) -> str | None:
         for said in (said_as, f"pain down my {part}"):
             if default_parser().parse(said).intent == "red_flag":
                 return said
-    return _warning_phrase(heard)
+    return _pain_kind(heard)
 
 
 def _plain(words: list[str]) -> str:
