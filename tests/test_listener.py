@@ -57,13 +57,18 @@ class Session:
         pass
 
 
-def run(per_block: Sequence[Sequence[Recognition]],
-        phase: str = "hold") -> tuple[list[Heard], list[str]]:
+def run(per_block: Sequence[Sequence[Recognition]], phase: str = "hold",
+        coach_says: str | None = None) -> tuple[list[Heard], list[str]]:
+    """Feed one block per entry of ``per_block``; ``coach_says``: the line the coach is saying
+    meanwhile (the echo gate is told)."""
     session = Session()
     session.phase = phase
+    gate = EchoGate()
+    if coach_says is not None:
+        gate.speaking(coach_says)
     shown: list[str] = []
     listener = Listener(None, ScriptedRecogniser(per_block), default_parser(), session,  # type: ignore[arg-type]
-                        EchoGate(), shown.append)
+                        gate, shown.append)
     for _ in range(len(per_block)):
         listener.feed(BLOCK)
     return session.posted, shown
@@ -159,15 +164,8 @@ def test_a_guess_acts_only_while_the_coach_is_quiet() -> None:
     assert "(partial)" in shown[0]
 
     def while_the_coach_talks(per_block: Sequence[Sequence[Recognition]]) -> list[Heard]:
-        session = Session()
-        gate = EchoGate()
-        gate.speaking("Bring your left knee up and hold your shin, or behind the thigh.")
-        rec = ScriptedRecogniser(per_block)
-        listener = Listener(None, rec, default_parser(), session, gate,  # type: ignore[arg-type]
-                            lambda line: None)
-        for _ in per_block:
-            listener.feed(BLOCK)
-        return session.posted
+        line = "Bring your left knee up and hold your shin, or behind the thigh."
+        return run(per_block, coach_says=line)[0]
 
     assert while_the_coach_talks(script) == []
     assert while_the_coach_talks([[guess_final]]) == []
@@ -183,14 +181,7 @@ def test_a_made_up_warning_is_judged_by_the_words_decoded() -> None:
     line = "It's gone quiet, so I've paused. Say resume whenever you want to go on."
 
     def while_the_coach_says(r: Recognition) -> list[Heard]:
-        session = Session()
-        session.phase = "paused"
-        gate = EchoGate()
-        gate.speaking(line)
-        listener = Listener(None, ScriptedRecogniser([[r]]), default_parser(), session,  # type: ignore[arg-type]
-                            gate, lambda _: None)
-        listener.feed(BLOCK)
-        return session.posted
+        return run([[r]], "paused", coach_says=line)[0]
 
     echo = Recognition("my leg has gone funny", 0.6, True, heard="it's gone quiet so i've paused")
     assert while_the_coach_says(echo) == []
