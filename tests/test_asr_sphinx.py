@@ -997,11 +997,12 @@ def test_cross_check_shows_a_phrase_was_not_said() -> None:
 
 
 def test_warning_phrases_in_other_words() -> None:
-    """A leg part that has "gone" anything, "gone (all) numb", "can't feel my", an electric shock,
-    pins and needles and a sharp, stabbing, shooting, burning or electric pain or feeling are
-    warning signs however garbled the rest of a free transcript or the garbage path's words is
-    (unseen13's first run); not when negated or about "you" (the coach's own question), and a
-    leg part that merely "goes" somewhere is no warning."""
+    """A leg part that has "gone" anything, "gone (all) numb", "can't feel my" (or "the" with a
+    leg part: not "the stretch"), an electric shock, pins and needles and a sharp, stabbing,
+    shooting, burning or electric pain or feeling are warning signs however garbled the rest of
+    a free transcript or the garbage path's words is (unseen13's first run); not when negated
+    or about "you" (the coach's own question), and a leg part that merely "goes" somewhere is no
+    warning."""
     from voicecoach.asr_sphinx import _symptom_by_the_leg, _warning_phrase
     from voicecoach.intents import default_parser
 
@@ -1022,5 +1023,9 @@ def test_warning_phrases_in_other_words() -> None:
                  "right now do you feel anything running down a leg or any numbness or pins "
                  "and needles", "my legs feel fine no pins and needles",
                  "no sharp pain at all", "i don't get a burning feeling",
-                 "do you feel a sharp pain", "my phone's gone all dead"):
+                 "do you feel a sharp pain", "my phone's gone all dead",
+                 # "can't feel the ..." is a warning sign only about a leg part
+                 "i can't really feel the stretch", "i can't feel the floor"):
         assert _warning_phrase(text) is None, text
+        assert _symptom_by_the_leg(text) is None, text
+    assert _warning_phrase("i can't feel the bottom of my foot") == "i can't feel my foot"

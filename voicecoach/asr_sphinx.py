@@ -339,7 +339,11 @@ GARBAGE_LEG = re.compile(_MY_LEG + r"\b")
 GARBAGE_GONE = re.compile(r"\b(completely|totally|gone|go|goes|went|going) "
                           r"((all|completely|totally|really|a bit|kind of|sort of) )?"
                           r"(?P<state>numb|dead|tingly)\b")
-GARBAGE_CANT_FEEL = re.compile(r"\b(can't|cannot) (really |properly )?feel (my|might|the)\b")
+#: "can't feel the ..." only with a leg part in what was heard: "i can't really feel the
+#: stretch", "i can't feel the floor" are no warning signs (both were red flags before the
+#: eighteenth session).
+GARBAGE_CANT_FEEL = re.compile(
+    r"\b(can't|cannot) (really |properly )?feel (?P<what>my|might|the)\b")
 #: Two more after unseen13's first run (sealed, run once at this session's final code): "my
 #: left leg's gone completely numb" came out as "my left legs gone completely ah i'm" / "...
 #: none" on 6 of 8 voices, "that felt like an electric shock down my shin" as "ah it feels like
@@ -632,7 +636,8 @@ def _gone_or_shock(text: str) -> str | None:
     if gone is not None and not negated_before(text[: gone.start()]) \
             and (gone.group("state") != "dead" or leg is not None):  # "my phone's gone dead"
         return f"my {part} {has} gone {gone.group('state')}"
-    if GARBAGE_CANT_FEEL.search(text):
+    cant = GARBAGE_CANT_FEEL.search(text)
+    if cant is not None and (cant.group("what") != "the" or leg is not None):
         return f"i can't feel my {part}"
     went = GARBAGE_LEG_GONE.search(text)
     if went is not None and not negated_before(text[: went.start()]):
