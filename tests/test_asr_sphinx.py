@@ -1029,3 +1029,26 @@ def test_warning_phrases_in_other_words() -> None:
         assert _warning_phrase(text) is None, text
         assert _symptom_by_the_leg(text) is None, text
     assert _warning_phrase("i can't feel the bottom of my foot") == "i can't feel my foot"
+
+
+def test_cross_check_a_leg_phrase_needs_its_last_word() -> None:
+    """A phrase that names a leg starts the way a warning does. When the free transcript lacks
+    its last word (beyond the little ones), it was not said: unseen13's "my right leg feels sort
+    of dead" was heard by the grammar as "my right leg was tighter" and written down by the free
+    search as "my right leg feels sort of them"."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    rec = SphinxRecogniser(phase="switch_side")
+
+    def not_said(free: str, phrase: str, intent: str = "choose_side") -> bool:
+        return rec._phrase_not_said(free, phrase.split(), intent)
+
+    assert not_said("my right leg feels sort of them", "my right leg was tighter")
+    assert not_said("my left hip brought completely mom", "my left leg was tighter")
+    assert not_said("the left leg was closed all the way go", "the left leg was tighter")
+    assert not not_said("my right leg was tighter i think", "my right leg was tighter")
+    assert not not_said("the right legs a bit tight", "the right leg was tighter")  # "tight"
+    assert not not_said("my right leg", "my right leg was tighter")  # too short to tell
+    assert not not_said("start with the left one", "start with the left")  # names no leg
+    # a red flag the grammar heard is never rejected this way
+    assert not not_said("my leg feels all funny now", "my leg is tingling", "red_flag")
