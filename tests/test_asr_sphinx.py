@@ -1052,3 +1052,26 @@ def test_cross_check_a_leg_phrase_needs_its_last_word() -> None:
     assert not not_said("start with the left one", "start with the left")  # names no leg
     # a red flag the grammar heard is never rejected this way
     assert not not_said("my leg feels all funny now", "my leg is tingling", "red_flag")
+
+
+def test_cross_check_hears_a_warning_the_grammar_pulled_onto_a_command() -> None:
+    """unseen14's "my left leg feels dead i can't really feel it properly" (3.2 to 3.6 s) was
+    heard by the grammar as "my left leg was tighter"; the free search wrote "my left leg feels
+    good i can't really feel it properly" down. The cross-check reads that as the warning it is,
+    and the recognition carries the decoded words for the echo gate."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+    from voicecoach.intents import default_parser
+
+    rec = SphinxRecogniser(phase="switch_side")
+    phrase = ["my", "left", "leg", "was", "tighter"]
+    free = "my left leg feels good i can't really feel it properly"
+    rec._decode_whole = lambda audio, search=None: (free, -1.0)  # type: ignore[method-assign]
+    said = rec._cross_check(b"\0\0" * 16000, phrase)
+    assert said == "i can't feel my leg"
+    assert default_parser().parse(said, "switch_side").intent == "red_flag"
+    assert rec.last_free == "red_flag" and rec.last_free_text == free
+    # "can't feel it" with no leg in the words is no warning; without "tighter" the phrase was
+    # not said either, so the utterance is rejected
+    rec._decode_whole = lambda audio, search=None: (  # type: ignore[method-assign]
+        "my left one i can't really feel it stretching", -1.0)
+    assert rec._cross_check(b"\0\0" * 16000, phrase) == ""

@@ -339,11 +339,11 @@ GARBAGE_LEG = re.compile(_MY_LEG + r"\b")
 GARBAGE_GONE = re.compile(r"\b(completely|totally|gone|go|goes|went|going) "
                           r"((all|completely|totally|really|a bit|kind of|sort of) )?"
                           r"(?P<state>numb|dead|tingly)\b")
-#: "can't feel the ..." only with a leg part in what was heard: "i can't really feel the
-#: stretch", "i can't feel the floor" are no warning signs (both were red flags before the
-#: eighteenth session).
+#: "can't feel the ...", "can't feel it" only with a leg part in what was heard: "i can't
+#: really feel the stretch", "i can't feel the floor" are no warning signs (both were red flags
+#: before the eighteenth session), "my left leg feels ... i can't really feel it properly" is.
 GARBAGE_CANT_FEEL = re.compile(
-    r"\b(can't|cannot) (really |properly )?feel (?P<what>my|might|the)\b")
+    r"\b(can't|cannot) (really |properly )?feel (?P<what>my|might|the|it|them)\b")
 #: Two more after unseen13's first run (sealed, run once at this session's final code): "my
 #: left leg's gone completely numb" came out as "my left legs gone completely ah i'm" / "...
 #: none" on 6 of 8 voices, "that felt like an electric shock down my shin" as "ah it feels like
@@ -657,7 +657,7 @@ def _gone_or_shock(text: str) -> str | None:
             and (gone.group("state") != "dead" or leg is not None):  # "my phone's gone dead"
         return f"my {part} {has} gone {gone.group('state')}"
     cant = GARBAGE_CANT_FEEL.search(text)
-    if cant is not None and (cant.group("what") != "the" or leg is not None):
+    if cant is not None and (cant.group("what") in ("my", "might") or leg is not None):
         return f"i can't feel my {part}"
     went = GARBAGE_LEG_GONE.search(text)
     if went is not None and not negated_before(text[: went.start()]):
@@ -1231,7 +1231,9 @@ class SphinxRecogniser:
             if text == "":
                 return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
             if text is not None:
-                return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s)
+                made = self.last_free_text if text != self.last_free_text else ""
+                return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s,
+                                   heard=made)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
 
     def _partial_red_flag(self, heard: str) -> str:
@@ -1267,9 +1269,10 @@ class SphinxRecogniser:
 
     def _cross_check(self, audio: bytes, words: list[str]) -> str | None:
         """The free search's transcript of ``audio`` if it names a different command than the
-        grammar's ``words`` do (see ``CROSS_CHECK_MIN_S``); "" if it shows those words were not
-        said and names no command (``CROSS_VETO_MIN_WORDS``); else None. A red flag the grammar
-        heard stands as it is."""
+        grammar's ``words`` do (see ``CROSS_CHECK_MIN_S``), or the red-flag sentence
+        ``_warning_phrase`` makes of it when it names none but says a warning sign in other
+        words; "" if it shows those words were not said and names no command
+        (``CROSS_VETO_MIN_WORDS``); else None. A red flag the grammar heard stands as it is."""
         from .intents import default_parser
 
         heard = default_parser().parse(" ".join(words), self.phase).intent
@@ -1282,6 +1285,14 @@ class SphinxRecogniser:
         if n < CROSS_CHECK_MIN_WORDS or n < len(words) - 1:
             return None
         intent = self._free_intent(text, False)
+        if intent is None and self._allows("red_flag") \
+                and not default_parser().is_coach_line(text):
+            flag = _warning_phrase(text)  # a warning the phrase list pulled onto a command
+            if flag is not None:
+                log.debug("cross-check: a warning in other words: %r -> %r rather than the "
+                          "grammar's %r (%s)", text, flag, " ".join(words), heard)
+                self.last_free = "red_flag"
+                return flag
         if intent is None and self._phrase_not_said(text, words, heard):
             log.debug("cross-check: %r shows %r was not said", text, " ".join(words))
             return ""
