@@ -1208,11 +1208,7 @@ class SphinxRecogniser:
         if (garbage or _is_decoy(words)) and self.free_pass != "none" and short:
             text = self._free_pass(audio)
             if text is not None:
-                # a warning said in other words comes back as a sentence of the free pass's
-                # making; the echo gate compares what was decoded with the coach's line
-                made = self.last_free_text if text != self.last_free_text else ""
-                return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s,
-                                   heard=made)
+                return self._free_recognition(text, end_s)
         if garbage and self.garbage_red_flags and self._allows("red_flag"):
             flag = self._garbage_red_flag(words)
             if flag is not None:
@@ -1231,10 +1227,17 @@ class SphinxRecogniser:
             if text == "":
                 return Recognition("", conf, True, self._utt_start_s, end_s, rejected=True)
             if text is not None:
-                made = self.last_free_text if text != self.last_free_text else ""
-                return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s,
-                                   heard=made)
+                return self._free_recognition(text, end_s)
         return Recognition(" ".join(words), conf, True, self._utt_start_s, end_s)
+
+    def _free_recognition(self, text: str, end_s: float) -> Recognition:
+        """The final result for ``text``, which the free search gave (the free pass or the
+        cross-check). A warning said in other words comes back as a sentence of their making;
+        the result then carries the words decoded (``last_free_text``), which the echo gate
+        compares with the coach's line."""
+        made = self.last_free_text if text != self.last_free_text else ""
+        return Recognition(text, FREE_PASS_CONFIDENCE, True, self._utt_start_s, end_s,
+                           heard=made)
 
     def _partial_red_flag(self, heard: str) -> str:
         """The red-flag sentence ``_symptom_by_the_leg`` makes of the garbage path's words
