@@ -113,7 +113,7 @@ def test_hearing_check_sets_are_consistent() -> None:
     parser = default_parser()
     assert set(sets) == {"dev", "heldout", "fresh", "unseen", "unseen2", "unseen3", "unseen4",
                          "unseen5", "unseen6", "unseen7", "unseen8", "unseen10", "unseen11",
-                         "unseen12", "unseen13", "unseen14"}
+                         "unseen12", "unseen13", "unseen14", "unseen15"}
     # phrasings the parser still reads otherwise, kept in the sets as written; each must still
     # miss (so that a fix removes it from here): a command read otherwise, an unrelated sentence
     # read as a command in some phase
@@ -124,6 +124,12 @@ def test_hearing_check_sets_are_consistent() -> None:
         # a no in front of anything reads as the answer no; "no biscuits before dinner" is said
         # to a child (the parser cannot tell what is on topic after a plain no)
         ("unseen14", "no biscuits before dinner"),
+        # unseen15, as written (first run at 7118309): an aside before the stop, words after
+        # "how much longer", "this leg", and another plain no said to someone in the room
+        ("unseen15", "okay that's enough end the session"),
+        ("unseen15", "um how much longer on these"),
+        ("unseen15", "this leg feels dead"),
+        ("unseen15", "no that's the wrong remote"),
     }
     for name, data in sets.items():
         assert len(data["voices"]) >= 6 and all(":" in v for v in data["voices"])
