@@ -172,7 +172,7 @@ _PAIN_WORDS = re.compile(
     r"fire|fiery|hot|cramp\w*|pulse|pulses|electric\w*)\b"
 )
 _RF_LEG_STATE = re.compile(
-    r"\b(my|the|both|one)\s+" + _SIDE + _LEG
+    r"\b(my|the|both|one|this|that)\s+" + _SIDE + _LEG
     + r"(\s+(is|are|feels|feel|felt|went|has|have|is going|are going|got|just went|keeps|"
     r"is getting|seems)|'s|s)\s+(\w+\s+){0,3}"
     r"(?P<state>numb|tingly|dead|weak|asleep|funny|floppy|heavy and numb|useless|wobbly|giving way|"
@@ -181,7 +181,7 @@ _RF_LEG_STATE = re.compile(
     r"furry|weird|strange|odd|cold and numb|sleep)\b"
 )
 _RF_LEG_HURTS = re.compile(
-    r"\b(my|the|both|one)\s+" + _SIDE + LEG_DISTAL
+    r"\b(my|the|both|one|this|that)\s+" + _SIDE + LEG_DISTAL
     + r"(\s+(is|are|feels|feel|has been|keeps))?('s)?\s+(\w+\s+)?"
     r"(?P<state>hurts|hurting|aching|aches|painful|killing me|throbbing|burning|burns|sore)\b"
 )
@@ -432,13 +432,16 @@ class IntentParser:
         limit = 12 if _ON_TOPIC.search(rest) else 7
         if not (1 < len(words) <= limit and words[0] in _YES_WORDS | _NO_WORDS):
             return None
-        if _elsewhere(rest):  # "yeah I'll be there in five minutes": someone else
-            return None
+        if _elsewhere(rest) or _HOUSEHOLD.search(rest):
+            return None  # "yeah I'll be there in five minutes": someone else
         request = self._match(rest, allowed)
         if request is not None and request.intent in _REQUESTS:
             return request.scaled(0.75)
         if request is not None or self._keywords(rest, allowed) is not None:
             return None
+        if _STOP_WORDS.search(rest) or _keyword_intents(rest, allowed) - {"yes", "no",
+                                                                           "choose_side"}:
+            return None  # "okay that's enough stop": a request, if anything, not an answer
         intent = "yes" if words[0] in _YES_WORDS else "no"
         if intent in allowed and (intent == "no" or not _NEGATORS.search(rest)):
             return _Match(intent, {}, False, 0, 0.7)
@@ -519,7 +522,9 @@ class IntentParser:
         # "longer" is not accepted
         m = self._firm(text, _EVERY_INTENT) or self._keywords(text, _EVERY_INTENT)
         if m is not None and m.intent not in ("yes", "no"):
-            return m.intent == intent  # the same request twice ("I'm lost, what do I do")
+            # the same request twice ("I'm lost, what do I do"); "that's enough" (done) before
+            # "end the session" only leads up to the stop
+            return m.intent == intent or (m.intent, intent, after) == ("done", "stop", False)
         if _elsewhere(text):
             return False  # "hang on, let me call you back": said to someone else
         if after:
@@ -623,6 +628,9 @@ _NO_WORDS = frozenset({"no", "nope", "nah", "nay"})
 _ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|later|mum|dad|"
                         r"love|darling|honey|babe|hello|speaking|who's calling|ring you|"
                         r"call you)\b")
+#: Household things after a yes or no: the answer is to someone in the room ("no, that's the
+#: wrong remote"). Not a sign on its own: "hang on, the kettle" is a pause with its reason.
+_HOUSEHOLD = re.compile(r"\b(remote|telly|tv|channel|dinner|biscuits?|homework|kettle|shoes?)\b")
 #: Speech addressed to a smart speaker or phone assistant, not to the coach.
 _WAKE_WORDS = re.compile(r"\b(alexa|siri|cortana|bixby|(hey|okay|hi) google)\b")
 #: A lone hesitation asked as a question ("eh?", "hmm?"): the user did not catch the line.
@@ -683,6 +691,7 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "in the session", "in this session", "in total", "altogether", "for me please",
                "again please", "if you can", "would you", "could you", "can you", "for today",
                "at once", "instead", "for a second", "for a moment", "on this one", "on this side",
+               "on this", "on these", "on these ones", "on them",
                "indeed", "i'm afraid", "unfortunately", "sadly", "a touch", "a tad", "a bit",
                "a little", "for me today", "if you would", "if you please", "for us",
                "whatsoever", "at all", "real quick", "quickly", "completely", "dear",
@@ -911,6 +920,17 @@ _KEYWORDS = (
         r"swap legs|switch legs|switch side|change (legs|leg|sides|side|over)|flip( over)?",
         "the to now do switch swap change over try let's i'd like want it up i"),
 )
+
+
+_STOP_WORDS = re.compile(r"\b(stop|quit|end|finish)\b")
+
+
+def _keyword_intents(norm: str, allowed: set[str]) -> set[str]:
+    """Every keyword intent of ``allowed`` spotted in ``norm``, whatever the other words."""
+    t = _OUT_OF_TEN.sub(" ", norm)
+    return {intent for intent, _slots, rx, _ctx in _KEYWORDS
+            if intent in allowed and rx.search(t)
+            and (intent != "pain_score" or _score_in(norm) is not None)}
 
 
 def _slot_value(name: str, value: Any) -> Any:
