@@ -390,3 +390,4 @@ def test_yes_with_go_on_is_a_yes_outside_a_pause(parser: IntentParser) -> None:
     assert parser.parse("okay carry on", "pull").intent == "resume"
     assert parser.parse("go on then", "pull").intent == "resume"
     assert parser.parse("yeah carry on", "stabilise").intent == "yes"
+

@@ -552,6 +552,8 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "my (foot|leg|toes) (is|are|feels|feel) (numb|tingling|tingly)",
         "my (foot|leg) (feels|went|has gone|is) (numb|dead|weak)",
         "my (leg's|foot's) gone (numb|dead|weak)",
+        "this (leg|foot) feels (numb|dead|weak)", "my (left|right) leg (feels|is) (weak|numb|dead)",
+        "my (left|right) leg's gone (numb|dead|weak)",
         "my toes are (numb|tingling)", "my leg feels weak", "i can't feel my (foot|leg|toes)",
     ),
     "pain_score": (

@@ -922,7 +922,7 @@ _KEYWORDS = (
 )
 
 
-_STOP_WORDS = re.compile(r"\b(stop|quit|end|finish)\b")
+_STOP_WORDS = re.compile(r"\b(stop|quit|end|finish|session)\b")
 
 
 def _keyword_intents(norm: str, allowed: set[str]) -> set[str]:
