@@ -515,6 +515,11 @@ def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> 
     assert rec._free_intent("it's going into my foot", True) == "red_flag"
     assert rec._free_intent("can i do both at once", True) == "variation"
     assert rec._free_intent("go", False) is None  # fewer than FREE_PASS_MIN_WORDS
+    # a command of 3 words or more with an aside: for the best transcript of the free pass only
+    assert rec._free_intent("feels good let me hold it for longer", False, aside=True) == "longer"
+    assert rec._free_intent("feels good let me hold it for longer", False) is None
+    assert rec._free_intent("feels good let me hold it for longer", True, aside=True) is None
+    assert rec._free_intent("who's pulling too tight", False, aside=True) is None  # 2 words
     rec.set_phase("hold", intents=["pause", "stop"])
     assert rec._free_intent("it's going into my foot", True) is None
     assert rec._free_intent("can we pause", True) == "pause"

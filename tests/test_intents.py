@@ -391,3 +391,16 @@ def test_yes_with_go_on_is_a_yes_outside_a_pause(parser: IntentParser) -> None:
     assert parser.parse("go on then", "pull").intent == "resume"
     assert parser.parse("yeah carry on", "stabilise").intent == "yes"
 
+
+def test_command_at_edge(parser: IntentParser) -> None:
+    """A whole command of at least ``min_words`` words at the start or the end, not the whole
+    text: what the free pass's reading of a command with an aside rests on."""
+    assert parser.command_at_edge("feels good let me hold it for longer", "hold", "longer", 3)
+    assert parser.command_at_edge("i don't get it what are my it's to do", "setup", "help", 3)
+    assert not parser.command_at_edge("who's pulling too tight", "hold", "too_much", 3)
+    assert parser.command_at_edge("who's pulling too tight", "hold", "too_much", 2)
+    # the intent must be the one asked about, and the phase must accept it
+    assert not parser.command_at_edge("feels good let me hold it for longer", "hold", "done", 3)
+    assert not parser.command_at_edge("feels good let me hold it for longer", "screen", "longer",
+                                      3)
+    assert not parser.command_at_edge("let me hold it for longer", "hold", "longer", 5)

@@ -588,6 +588,20 @@ class IntentParser:
                 best = cand
         return best
 
+    def command_at_edge(self, text: str, phase: str | None, intent: str,
+                        min_words: int) -> bool:
+        """Whether ``text`` starts or ends with a whole command of ``intent`` (a template match
+        of at least ``min_words`` words, not the whole text): what a reading as a command with
+        an aside rests on."""
+        words = normalize(text).split()
+        allowed = set(phase_intents(phase))
+        for k in range(min_words, len(words)):
+            for part in (words[:k], words[-k:]):
+                m = self._match(" ".join(part), allowed)
+                if m is not None and m.intent == intent:
+                    return True
+        return False
+
     def phrases(self, phase: str | None = None, max_per_intent: int | None = None) -> list[str]:
         """Lower-case phrases (numbers as words) the phase accepts: the recogniser's phrase list."""
         return [p for p, _ in self.phrase_intents(phase, max_per_intent)]
