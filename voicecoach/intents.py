@@ -936,6 +936,8 @@ _KEYWORDS = (
 )
 
 
+#: After a yes or no word, words that ask to end something: the utterance is then a request, if
+#: anything, not an answer ("okay that's enough stop", "okay that's enough of the session").
 _STOP_WORDS = re.compile(r"\b(stop|quit|end|finish|session)\b")
 
 
