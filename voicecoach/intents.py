@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -541,11 +541,7 @@ class IntentParser:
         t = _OUT_OF_TEN.sub(" ", norm)
         hits: dict[tuple[str, tuple[tuple[str, Any], ...]], None] = {}
         context: set[str] = set(_FILLER_WORDS)
-        for intent, slots, rx, ctx in _KEYWORDS:
-            if intent not in allowed:
-                continue
-            if intent == "pain_score" and _score_in(norm) is None:
-                continue  # no number, or only "one" as in "the tailbone one"
+        for intent, slots, rx, ctx in _spottable(norm, allowed):
             new_t, n = rx.subn(" ", t)
             if n:
                 hits[(intent, tuple(sorted(slots.items())))] = None
@@ -941,12 +937,20 @@ _KEYWORDS = (
 _STOP_WORDS = re.compile(r"\b(stop|quit|end|finish|session)\b")
 
 
+def _spottable(norm: str, allowed: set[str]) -> Iterator[
+        tuple[str, dict[str, Any], re.Pattern[str], frozenset[str]]]:
+    """The ``_KEYWORDS`` entries that may be spotted in ``norm``: of ``allowed`` intents, and a
+    pain score only where ``norm`` holds one (not the "one" of "the tailbone one")."""
+    for entry in _KEYWORDS:
+        intent = entry[0]
+        if intent in allowed and (intent != "pain_score" or _score_in(norm) is not None):
+            yield entry
+
+
 def _keyword_intents(norm: str, allowed: set[str]) -> set[str]:
     """Every keyword intent of ``allowed`` spotted in ``norm``, whatever the other words."""
     t = _OUT_OF_TEN.sub(" ", norm)
-    return {intent for intent, _slots, rx, _ctx in _KEYWORDS
-            if intent in allowed and rx.search(t)
-            and (intent != "pain_score" or _score_in(norm) is not None)}
+    return {intent for intent, _slots, rx, _ctx in _spottable(norm, allowed) if rx.search(t)}
 
 
 def _slot_value(name: str, value: Any) -> Any:
