@@ -131,6 +131,43 @@ def test_rejected_final_clears_a_pending_partial() -> None:
     assert posted == []
 
 
+def rejected(start_s: float, end_s: float) -> Recognition:
+    return Recognition("", 0.0, True, start_s, end_s, rejected=True)
+
+
+def test_rejected_speech_is_reported_as_not_understood() -> None:
+    """A rejected utterance long enough to be speech, begun with the coach quiet, reaches the
+    session as Heard(None) with no text; the coach decides whether to ask again."""
+    posted, shown = run([QUIET] * 20 + [[rejected(0.5, 1.9)]], phase="screen")
+    assert posted == [Heard(None, {}, "", 0.0)]
+    assert shown == ["  you: (not understood)"]
+
+
+@pytest.mark.parametrize("start_s, end_s", [(1.0, 1.5), (0.0, 0.0)])
+def test_short_rejected_sound_is_not_reported(start_s: float, end_s: float) -> None:
+    posted, shown = run([QUIET] * 20 + [[rejected(start_s, end_s)]], phase="screen")
+    assert posted == [] and shown == []
+
+
+def test_rejected_speech_over_the_coach_or_its_echo_is_not_reported() -> None:
+    """The coach's own voice coming back is most of what is rejected while it talks: neither
+    during its line nor when the utterance began before its echo had died away (the audio's
+    time mapped to the clock, with UNCLEAR_LAG_S to spare) is it taken for the user's."""
+    script = [QUIET] * 20 + [[rejected(0.5, 1.9)]]
+    posted, _ = run(script, phase="screen", coach_says="any numbness or tingling")
+    assert posted == []
+    session = Session()
+    session.phase = "screen"
+    gate = EchoGate()
+    gate.speaking("any numbness or tingling")
+    gate.silent()  # just finished: its echo tail is still in the room
+    listener = Listener(None, ScriptedRecogniser(script), default_parser(), session,  # type: ignore[arg-type]
+                        gate, lambda _: None)
+    for _ in script:
+        listener.feed(BLOCK)
+    assert session.posted == []
+
+
 def test_ignore_interrupts_when_the_session_ends() -> None:
     """After the voice session a second Ctrl-C is ignored (in the main thread only)."""
     import os

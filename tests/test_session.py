@@ -167,6 +167,29 @@ def test_silence_reprompts_then_pauses_then_ends_without_looping() -> None:
     assert not any(e["cue"] == "screen.disc" for e in of(ev, "say"))
 
 
+def test_speech_not_understood_is_met_at_once_but_not_forever() -> None:
+    """An answer the recogniser could not make out (a script's empty "say") or a sentence that
+    is not an answer gets "I heard you, but not the words" and the question again right away, not after the
+    reprompt timer; a third one in a row gets quiet waiting, so talk in the room cannot keep
+    the coach asking, and the silence's fallback (a pause) follows."""
+    ev = simulate(["start", "", "no", "no", "4", "neither", "3"])
+    says = [e["cue"] for e in of(ev, "say")]
+    i = says.index("any.not_caught")
+    assert says[i - 1:i + 2] == ["screen.warning_signs", "any.not_caught",
+                                 "screen.warning_signs"]
+    heard = next(e for e in of(ev, "heard") if e["text"] == "")
+    caught = next(e for e in of(ev, "say") if e["cue"] == "any.not_caught")
+    assert caught["t"] - heard["t"] < 1.0
+    assert ev[-1]["reason"] == "completed"
+    ev = simulate(["start", "", "what a lovely day", {"after": 3, "say": ""}], max_seconds=300)
+    says = [e["cue"] for e in of(ev, "say")]
+    assert says.count("any.not_caught") + says.count("any.not_understood") == 2
+    assert "any.not_understood" in says
+    assert says.count("screen.warning_signs") == 3
+    assert not any(e["cue"] == "any.reprompt" for e in of(ev, "say"))
+    assert [e["phase"] for e in of(ev, "phase")][-1] == "paused"
+
+
 def test_silence_at_the_very_start_ends_with_no_response() -> None:
     ev = simulate([], max_seconds=7200)
     assert ev[-1]["reason"] == "no_response"

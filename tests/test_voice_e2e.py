@@ -132,10 +132,13 @@ def answer(coach: CoachProcess, speaker: MonitorRecorder, user: MonitorRecorder,
 ATTEMPTS: list[int] = []
 
 
-def _session_to_red_flag(devices: PulseDevices, tmp_path: Path,
-                         red_flag: str) -> dict[str, float]:
+def _session_to_red_flag(devices: PulseDevices, tmp_path: Path, red_flag: str,
+                         mutter: str | None = None) -> dict[str, float]:
     """Start a session by voice, answer the screening, say ``red_flag`` in the set-up phase;
-    checks that it ends the session with the safety advice audible. Returns the latencies."""
+    checks that it ends the session with the safety advice audible. Returns the latencies.
+    ``mutter``: said first when the warning-signs question has been asked, something that is no
+    answer; the coach must say it did not get the words (and ask again) without waiting for the
+    reprompt timer."""
     latencies: dict[str, float] = {}
     ATTEMPTS.clear()
     with MonitorRecorder(devices.speaker_monitor) as speaker, \
@@ -146,6 +149,19 @@ def _session_to_red_flag(devices: PulseDevices, tmp_path: Path,
             coach.wait_for("coach: ", timeout=30)  # the greeting
             args = (coach, speaker, user, devices, tmp_path)
             latencies["start"] = answer(*args, "start", "-> start")
+            if mutter is not None:
+                wait_quiet(speaker)
+                muttered = time.monotonic()
+                say(mutter, devices, tmp_path)
+                coach.wait_for("you: (not understood)", timeout=8)
+                coach.wait_for("the words.", timeout=8)  # any.not_caught
+                spoken = [t for t in user.loud_times(LOUD) if t >= muttered]
+                deadline = time.monotonic() + 5
+                while (reply := first_loud_after(speaker, spoken[-1])) is None \
+                        and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert reply is not None, "the coach's 'not the words' was not audible"
+                latencies["not understood"] = reply - spoken[-1]
             latencies["no (warning signs)"] = answer(*args, "no", "-> no")
             latencies["no (disc)"] = answer(*args, "no", "-> no")
             latencies["pain score"] = answer(*args, "four", "-> pain_score {'score': 4}")
@@ -173,7 +189,8 @@ def _report(latencies: dict[str, float], tmp_path: Path, name: str) -> None:
 
 def test_session_by_voice_red_flag_stops_with_audible_advice(
         pulse_devices: PulseDevices, tmp_path: Path) -> None:
-    latencies = _session_to_red_flag(pulse_devices, tmp_path, "it hurts down my leg")
+    latencies = _session_to_red_flag(pulse_devices, tmp_path, "it hurts down my leg",
+                                     mutter="where on earth did i put my glasses")
     _report(latencies, tmp_path, "e2e-latency.txt")
     assert latencies["red flag"] < 1.5
 

@@ -371,6 +371,20 @@ class Coach:
         self.timers.pop("silence", None)
         self._say(cue, expects)
 
+    def _not_understood(self, q: str, text: str) -> None:
+        """An answer to question ``q`` that is not one it expects: say so and ask again, as
+        often as the silence would be met with a reprompt (``max_reprompts``, the same count).
+        After that the coach waits quietly, so talk in the room (a television) cannot keep it
+        asking; the silence timer runs on and its fallback follows. ``text`` is "" for speech the
+        recogniser heard but could not make into words (a rejected utterance)."""
+        if self.reprompts >= self.settings.max_reprompts:
+            log.debug("not understood again, waiting quietly: %r", text)
+            return
+        self.reprompts += 1
+        self.timers.pop("silence", None)
+        self._say("any.not_understood" if text.strip() else "any.not_caught", main=False)
+        self._ask(q, reprompt=True)
+
     def _on_silence(self) -> None:
         q = self.question
         if q is None:
@@ -504,9 +518,7 @@ class Coach:
         _, expects = QUESTIONS[q] if q else ("", ())
         if intent not in expects:
             if intent is None or intent not in ALWAYS_ON:
-                self.timers.pop("silence", None)
-                self._say("any.not_understood", main=False)
-                self._ask(q or "greet", reprompt=True)
+                self._not_understood(q or "greet", h.text)
             return
         self.timers.pop("silence", None)
         self.question = None

@@ -44,6 +44,16 @@ LITTLE_WORDS = frozenset((
     "be", "to", "of", "in", "on", "at", "for", "and", "or", "but", "so", "do", "does", "this",
     "that", "there", "there's", "got", "get", "getting", "have", "has", "some", "any", "bit",
     "feel", "feels", "feeling"))
+#: A rejected utterance at least this long (from its start to the end of speech) counts as speech
+#: the coach did not understand: the coach is told (``Heard(None)`` with no text), and if it was
+#: waiting for an answer it says it did not get the words and asks again (``Coach._not_understood``) rather
+#: than leaving the user in silence until the reprompt timer. Shorter ones (a cough, a knock, a
+#: sigh) are passed over.
+UNCLEAR_MIN_S = 0.8
+#: How much earlier than the audio says an utterance may have begun in wall-clock time (the
+#: audio waits in the microphone's queue before it is recognised). A rejected utterance counts as
+#: the user's only when the coach was silent, its echo tail included, all that time.
+UNCLEAR_LAG_S = 1.0
 #: Partial results that may act before the sentence is finished.
 PARTIAL_INTENTS = ("red_flag",)
 #: Seconds of further audio a red-flag partial must survive before it acts. Early partials are
@@ -80,6 +90,12 @@ class EchoGate:
     def coach_audible(self) -> bool:
         with self._lock:
             return self._now.active or time.monotonic() < self._now.until
+
+    def audible_since(self, t: float) -> bool:
+        """Whether the coach (or its echo) has been in the room at any time since ``t``
+        (``time.monotonic()``)."""
+        with self._lock:
+            return self._now.active or self._now.until > t
 
     def accept(self, result: ParseResult, heard: str = "") -> bool:
         """Keep ``result``? While the coach is audible only barge-in intents that are not
@@ -176,8 +192,11 @@ class Listener(threading.Thread):
             r = replace(r, text="", rejected=True)
         if r.rejected or not r.text.strip():
             if r.final:
+                acted = self._acted_on_partial is not None
                 self._acted_on_partial = None
                 self._candidate = None
+                if not acted:
+                    self._unclear(r)
             return
         result = self.parser.parse(r.text, self.session.phase)
         if not r.final:
@@ -210,6 +229,19 @@ class Listener(threading.Thread):
         if self.gate.accept(result):
             self._acted_on_partial = result.intent
             self._post(result, partial=True)
+
+    def _unclear(self, r: Any) -> None:
+        """Tell the session about a rejected utterance that was the user speaking: long enough
+        (``UNCLEAR_MIN_S``) and begun after the coach and its echo had gone quiet
+        (``UNCLEAR_LAG_S``), so that neither the coach's own voice nor a cough counts."""
+        if r.end_s - r.start_s < UNCLEAR_MIN_S:
+            return
+        began = time.monotonic() - (self._fed_s - r.start_s) - UNCLEAR_LAG_S
+        if self.gate.audible_since(began):
+            log.debug("rejected utterance while the coach was audible: not reported")
+            return
+        self.show("  you: (not understood)")
+        self.session.post(Heard(None, {}, "", 0.0))
 
     def _post(self, result: ParseResult, partial: bool = False) -> None:
         slots = f" {dict(result.slots)}" if result.slots else ""

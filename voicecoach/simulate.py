@@ -3,7 +3,9 @@
 The script's turns are delivered as DESIGN.md says: a turn with ``after`` arrives that many virtual
 seconds after the previous turn, whatever the coach is doing (it may cut into the coach's speech);
 a turn without ``after`` arrives when the coach has finished speaking and waits for an answer.
-Speaking takes virtual time, estimated from the text and the speech rate.
+Speaking takes virtual time, estimated from the text and the speech rate. An empty ``say`` is
+speech the recogniser heard but could not make out: the live loop reports a rejected utterance
+the same way (``Heard(None)`` with no text; ``loop.UNCLEAR_MIN_S``).
 """
 
 from __future__ import annotations
