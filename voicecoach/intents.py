@@ -702,6 +702,8 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
                "again please", "if you can", "would you", "could you", "can you", "for today",
                "at once", "instead", "for a second", "for a moment", "on this one", "on this side",
                "on this", "on these", "on these ones", "on them",
+               "from where we were", "from where we left off", "where we left off",
+               "from where we stopped",
                "indeed", "i'm afraid", "unfortunately", "sadly", "a touch", "a tad", "a bit",
                "a little", "for me today", "if you would", "if you please", "for us",
                "whatsoever", "at all", "real quick", "quickly", "completely", "dear",
