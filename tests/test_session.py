@@ -169,9 +169,9 @@ def test_silence_reprompts_then_pauses_then_ends_without_looping() -> None:
 
 def test_speech_not_understood_is_met_at_once_but_not_forever() -> None:
     """An answer the recogniser could not make out (a script's empty "say") or a sentence that
-    is not an answer gets "I heard you, but not the words" and the question again right away, not after the
-    reprompt timer; a third one in a row gets quiet waiting, so talk in the room cannot keep
-    the coach asking, and the silence's fallback (a pause) follows."""
+    is not an answer gets "I heard you, but not the words" and the question again right away,
+    not after the reprompt timer; a third one in a row gets quiet waiting, so talk in the room
+    cannot keep the coach asking, and the silence's fallback (a pause) follows."""
     ev = simulate(["start", "", "no", "no", "4", "neither", "3"])
     says = [e["cue"] for e in of(ev, "say")]
     i = says.index("any.not_caught")

@@ -44,12 +44,15 @@ LITTLE_WORDS = frozenset((
     "be", "to", "of", "in", "on", "at", "for", "and", "or", "but", "so", "do", "does", "this",
     "that", "there", "there's", "got", "get", "getting", "have", "has", "some", "any", "bit",
     "feel", "feels", "feeling"))
-#: A rejected utterance at least this long (from its start to the end of speech) counts as speech
-#: the coach did not understand: the coach is told (``Heard(None)`` with no text), and if it was
-#: waiting for an answer it says it did not get the words and asks again (``Coach._not_understood``) rather
-#: than leaving the user in silence until the reprompt timer. Shorter ones (a cough, a knock, a
-#: sigh) are passed over.
-UNCLEAR_MIN_S = 0.8
+#: A rejected utterance at least this long (from its start, with the recogniser's half-second
+#: lead-in, to the end of speech) counts as speech the coach did not understand: the coach is told
+#: (``Heard(None)`` with no text), and if it was waiting for an answer it says it did not get the
+#: words and asks again (``Coach._not_understood``) rather than leaving the user in silence until
+#: the reprompt timer. Shorter ones are passed over: through PocketSphinx with RNNoise, 9
+#: synthetic coughs and knocks (``bench.noise.nonspeech``) made utterances of 0.66 to 1.26 s,
+#: one- and two-word answers 0.75 to 1.17 s, and unrelated sentences 1.5 s and more (November
+#: 27); a short answer not understood still gets the reprompt after the silence.
+UNCLEAR_MIN_S = 1.3
 #: How much earlier than the audio says an utterance may have begun in wall-clock time (the
 #: audio waits in the microphone's queue before it is recognised). A rejected utterance counts as
 #: the user's only when the coach was silent, its echo tail included, all that time.
