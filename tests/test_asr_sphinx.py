@@ -1080,3 +1080,19 @@ def test_cross_check_hears_a_warning_the_grammar_pulled_onto_a_command() -> None
     rec._decode_whole = lambda audio, search=None: (  # type: ignore[method-assign]
         "my left one i can't really feel it stretching", -1.0)
     assert rec._cross_check(b"\0\0" * 16000, phrase) == ""
+
+
+def test_cross_check_takes_a_command_beside_an_aside() -> None:
+    """unseen16's "let me try the tailbone heavy version" was heard by the phrase grammar as
+    "let me have a moment" (a pause); the free search wrote it down word for word. The parser
+    reads it only as a command with an aside ("let me try" before "the tailbone heavy
+    version"), which the cross-check takes, as the free pass does, when the command is three
+    words or more at an end of the transcript (``FREE_ASIDE_MIN_WORDS``)."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    rec = SphinxRecogniser(phase="setup")
+    phrase = ["let", "me", "have", "a", "moment"]
+    free = "let me try the tailbone heavy version"
+    rec._decode_whole = lambda audio, search=None: (free, -1.0)  # type: ignore[method-assign]
+    assert rec._cross_check(b"\0\0" * 16000, phrase) == free
+    assert rec.last_free == "variation"
