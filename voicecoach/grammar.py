@@ -466,7 +466,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "let's (stop|quit)", "i want to quit",
         "i'm (done|finished) for (today|now)", "that's enough for (today|now)",
         "let's call it a day", "goodbye",  # not "bye": a real "five" was heard as it
-        "stop please", "please stop", "okay stop",
+        "stop please", "please stop", "okay stop", "end it [now|there|here]",
     ),
     "pause": (
         "pause", "hold on", "hang on", "wait", "time out",  # not "hold up" ("four", FSDD)
@@ -474,6 +474,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "(wait a|hold on a|hang on a|give me a) (second|moment)",
         "pause (the session|for a (second|minute|moment))",
         "(can|could) (we|you) (pause|wait|take a break)",
+        "(can|could) we pause for a (second|minute|moment|bit)",
         "(i need|let me have|i'll take) a (break|moment|minute|rest)",
         "(take|let's take) a break", "let's pause",
         "someone's at the door", "my phone's ringing", "the phone is ringing", "okay pause",
@@ -555,6 +556,12 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "this (leg|foot) feels (numb|dead|weak)", "my (left|right) leg (feels|is) (weak|numb|dead)",
         "my (left|right) leg's gone (numb|dead|weak)",
         "my toes are (numb|tingling)", "my leg feels weak", "i can't feel my (foot|leg|toes)",
+        # Numbness in the saddle area, the most urgent warning sign of all. unseen16's "my bum's
+        # gone numb on one side" was heard as the decoy "my mum is on the phone" on 7 of 8
+        # voices before these; with them, 8 of 8 clean. On the five older sets (2,756 clean
+        # clips) one unrelated clip became one ("my back has been better this week").
+        "my (bum|bottom|backside) (has|is) gone numb", "my (bum's|bottom's) gone numb",
+        "(numbness|tingling) in my (bum|bottom|groin)",
     ),
     "pain_score": (
         "(zero|one|two|three|four|five|six|seven|eight|nine|ten)",
