@@ -156,6 +156,7 @@ def _session_to_red_flag(devices: PulseDevices, tmp_path: Path, red_flag: str,
                 coach.wait_for("you: (not understood)", timeout=8)
                 coach.wait_for("the words.", timeout=8)  # any.not_caught
                 spoken = [t for t in user.loud_times(LOUD) if t >= muttered]
+                assert spoken, "the muttered words are not on the microphone feed"
                 deadline = time.monotonic() + 5
                 while (reply := first_loud_after(speaker, spoken[-1])) is None \
                         and time.monotonic() < deadline:

@@ -8,7 +8,9 @@ While the coach talks, the microphone stays open. Only a red flag, stop or pause
 coach cuts in (a red flag already on a *partial* result, so it acts before the sentence ends, once
 the partial is a whole phrase that has held for PARTIAL_STABLE_S of audio);
 anything else heard while the coach talks is dropped, and so is speech that is just the coach's
-own line coming back through the microphone.
+own line coming back through the microphone. Speech the recogniser turned down, said while the
+coach was quiet, is reported as not understood (UNCLEAR_MIN_S), so that a question gets asked
+again at once.
 """
 
 from __future__ import annotations
