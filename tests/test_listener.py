@@ -58,14 +58,16 @@ class Session:
 
 
 def run(per_block: Sequence[Sequence[Recognition]], phase: str = "hold",
-        coach_says: str | None = None) -> tuple[list[Heard], list[str]]:
+        coach_says: str | None = None, coach_done: bool = False) -> tuple[list[Heard], list[str]]:
     """Feed one block per entry of ``per_block``; ``coach_says``: the line the coach is saying
-    meanwhile (the echo gate is told)."""
+    meanwhile (the echo gate is told), or has just finished saying with ``coach_done``."""
     session = Session()
     session.phase = phase
     gate = EchoGate()
     if coach_says is not None:
         gate.speaking(coach_says)
+        if coach_done:
+            gate.silent()
     shown: list[str] = []
     listener = Listener(None, ScriptedRecogniser(per_block), default_parser(), session,  # type: ignore[arg-type]
                         gate, shown.append)
@@ -156,16 +158,10 @@ def test_rejected_speech_over_the_coach_or_its_echo_is_not_reported() -> None:
     script = [QUIET] * 20 + [[rejected(0.5, 1.9)]]
     posted, _ = run(script, phase="screen", coach_says="any numbness or tingling")
     assert posted == []
-    session = Session()
-    session.phase = "screen"
-    gate = EchoGate()
-    gate.speaking("any numbness or tingling")
-    gate.silent()  # just finished: its echo tail is still in the room
-    listener = Listener(None, ScriptedRecogniser(script), default_parser(), session,  # type: ignore[arg-type]
-                        gate, lambda _: None)
-    for _ in script:
-        listener.feed(BLOCK)
-    assert session.posted == []
+    # just finished: its echo tail is still in the room
+    posted, _ = run(script, phase="screen", coach_says="any numbness or tingling",
+                    coach_done=True)
+    assert posted == []
 
 
 def test_ignore_interrupts_when_the_session_ends() -> None:

@@ -371,28 +371,31 @@ class Coach:
         self.timers.pop("silence", None)
         self._say(cue, expects)
 
-    def _not_understood(self, q: str, text: str) -> None:
-        """An answer to question ``q`` that is not one it expects: say so and ask again, as
-        often as the silence would be met with a reprompt (``max_reprompts``, the same count).
-        After that the coach waits quietly, so talk in the room (a television) cannot keep it
-        asking; the silence timer runs on and its fallback follows. ``text`` is "" for speech the
-        recogniser heard but could not make into words (a rejected utterance)."""
+    def _reprompt(self, q: str, cue: str) -> bool:
+        """Say ``cue`` and ask question ``q`` again, unless it has been asked again
+        ``max_reprompts`` times already (after silence and answers not understood alike);
+        whether it was."""
         if self.reprompts >= self.settings.max_reprompts:
-            log.debug("not understood again, waiting quietly: %r", text)
-            return
+            return False
         self.reprompts += 1
-        self.timers.pop("silence", None)
-        self._say("any.not_understood" if text.strip() else "any.not_caught", main=False)
+        self._say(cue, main=False)
         self._ask(q, reprompt=True)
+        return True
+
+    def _not_understood(self, q: str, text: str) -> None:
+        """An answer to question ``q`` that is not one it expects: say so and ask again
+        (``_reprompt``). After that the coach waits quietly, so talk in the room (a television)
+        cannot keep it asking; the silence timer runs on and its fallback follows. ``text`` is ""
+        for speech the recogniser heard but could not make into words (a rejected utterance)."""
+        cue = "any.not_understood" if text.strip() else "any.not_caught"
+        if not self._reprompt(q, cue):
+            log.debug("not understood again, waiting quietly: %r", text)
 
     def _on_silence(self) -> None:
         q = self.question
         if q is None:
             return
-        if self.reprompts < self.settings.max_reprompts and q != "paused":
-            self.reprompts += 1
-            self._say("any.reprompt", main=False)
-            self._ask(q, reprompt=True)
+        if q != "paused" and self._reprompt(q, "any.reprompt"):
             return
         if q == "final_pain":
             self._closing()

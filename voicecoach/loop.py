@@ -68,13 +68,13 @@ PARTIAL_INTENTS = ("red_flag",)
 PARTIAL_STABLE_S = 0.2
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Talking:
     """What the coach is saying now (for echo rejection)."""
 
     words: frozenset[str] = frozenset()
-    until: float = 0.0  # monotonic time until which echo is expected
-    active: bool = False
+    #: monotonic time until which its voice or echo is in the room (infinite while it talks)
+    until: float = 0.0
 
 
 class EchoGate:
@@ -86,21 +86,20 @@ class EchoGate:
 
     def speaking(self, text: str) -> None:
         with self._lock:
-            self._now = _Talking(frozenset(normalize(text).split()), float("inf"), True)
+            self._now = _Talking(frozenset(normalize(text).split()), float("inf"))
 
     def silent(self) -> None:
         with self._lock:
-            self._now = _Talking(self._now.words, time.monotonic() + ECHO_TAIL_SECONDS, False)
+            self._now = _Talking(self._now.words, time.monotonic() + ECHO_TAIL_SECONDS)
 
     def coach_audible(self) -> bool:
-        with self._lock:
-            return self._now.active or time.monotonic() < self._now.until
+        return self.audible_since(time.monotonic())
 
     def audible_since(self, t: float) -> bool:
         """Whether the coach (or its echo) has been in the room at any time since ``t``
         (``time.monotonic()``)."""
         with self._lock:
-            return self._now.active or self._now.until > t
+            return self._now.until > t
 
     def accept(self, result: ParseResult, heard: str = "") -> bool:
         """Keep ``result``? While the coach is audible only barge-in intents that are not
@@ -108,15 +107,14 @@ class EchoGate:
         for a result the recogniser put into words of its own (``Recognition.heard``), the
         words it decoded, which are what is compared with the line."""
         with self._lock:
-            talking = self._now.active or time.monotonic() < self._now.until
-            words = self._now.words
-        if not talking:
+            now = self._now
+        if now.until <= time.monotonic():
             return True
         if result.intent not in BARGE_IN:
             return False
         said = set(normalize(heard or result.text).split())
         telling = (said - LITTLE_WORDS) or said
-        return not (telling and telling <= words)
+        return not (telling and telling <= now.words)
 
 
 class GatedSpeaker:
