@@ -277,6 +277,34 @@ def test_only_safety_stop_and_pause_barge_in() -> None:
     assert any(isinstance(a, PhaseChanged) and a.phase == "paused" for a in out)
 
 
+def test_a_question_listens_for_resume_only_while_paused() -> None:
+    """A resume means nothing to a question outside a pause (the coach ignores it), so the
+    recogniser is not asked for one there: its short phrases ("go on") take numbers ("two")."""
+    coach, _ = _coach()
+    coach.start()
+    coach.handle(SpeechFinished())
+    assert coach.question == "greet" and "resume" not in coach.listening_intents
+    coach.handle(Heard("pause", {}, "pause"))
+    assert coach.question == "paused" and "resume" in coach.listening_intents
+    coach.handle(Heard("resume", {}, "carry on"))
+    coach.handle(SpeechFinished())
+    coach.handle(SpeechFinished())
+    assert coach.question == "greet" and "resume" not in coach.listening_intents
+    coach.handle(Heard("stop", {}, "stop"))
+    assert coach.question == "stop_confirm" and "resume" in coach.listening_intents
+
+
+def test_keep_going_answers_do_you_want_to_stop() -> None:
+    """The stop question offers "no to keep going"; saying "keep going" (a resume) is that no."""
+    ev = simulate(["start", "no", "no", "3", {"after": 60, "say": "stop"}, "keep going",
+                   "neither", "2"])
+    heard = [e for e in of(ev, "heard") if e["text"] == "keep going"]
+    assert heard and heard[0]["intent"] == "resume"
+    said = [e["cue"] for e in of(ev, "say") if e["t"] >= heard[0]["t"]]
+    assert said[0] == "any.resumed" and "any.reprompt" not in said[:3]
+    assert ev[-1]["reason"] == "completed"
+
+
 def test_nothing_happens_after_the_end() -> None:
     coach, _ = _coach()
     coach.start()

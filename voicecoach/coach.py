@@ -215,7 +215,11 @@ class Coach:
             return ()
         if self.question is not None:
             answers = QUESTIONS[self.question][1]
-            return ALWAYS_ON + tuple(i for i in answers if i not in ALWAYS_ON)
+            # A resume means something only while paused; elsewhere a question ignores it, and
+            # its short phrases ("go on", "carry on") take real speakers' numbers ("two").
+            always = ALWAYS_ON if self.state == Phase.PAUSED else tuple(
+                i for i in ALWAYS_ON if i != "resume")
+            return always + tuple(i for i in answers if i not in always)
         return phase_intents(self.phase)
 
     def start(self) -> list[Action]:
@@ -566,7 +570,11 @@ class Coach:
 
     def _heard_paused(self, h: Heard) -> None:
         if self.question == "stop_confirm":
-            self._answer(h)
+            if h.intent == "resume":
+                # "keep going", "carry on": what the question itself offers as the no
+                self._resume()
+            else:
+                self._answer(h)
         elif h.intent in ("resume", "yes", "start"):
             self._resume()
 
