@@ -528,6 +528,23 @@ def test_free_pass_alternatives_must_match_a_template_and_not_be_yes_or_no() -> 
     assert red_only._free_intent("it's going into my foot", True) == "red_flag"
 
 
+def test_a_red_flag_from_the_free_search_needs_two_words_that_say_something() -> None:
+    """A one-word warning is a phrase of the grammar; from the free search it is a short sound
+    made into one (a real speaker's "three" came back as "uh searing"), so it is not reported."""
+    from voicecoach.asr_sphinx import SphinxRecogniser, _enough_for_a_red_flag
+    from voicecoach.intents import default_parser
+
+    rec = SphinxRecogniser(phase="screen")
+    for thin in ("uh searing", "er shooting", "i'm numb", "that numbness"):
+        assert default_parser().parse(thin, "screen").intent == "red_flag"
+        assert not _enough_for_a_red_flag(thin)
+        assert rec._free_intent(thin, False) is None
+        assert rec._free_intent(thin, True) is None
+    for said in ("nerve pain", "a shooting pain", "my foot's numb", "um pins and needles"):
+        assert _enough_for_a_red_flag(said)
+        assert rec._free_intent(said, False) == "red_flag"
+
+
 @needs_tts
 def test_red_flag_check_hears_what_the_free_transcript_misspells(
         monkeypatch: pytest.MonkeyPatch) -> None:
