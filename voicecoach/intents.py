@@ -480,6 +480,9 @@ class IntentParser:
         strong = [m for m in found if not any(m is w for w in weak)]
         if not strong and any(_elsewhere(c) for c in clauses):
             return None  # "no love, it's in the kitchen": an answer to someone else
+        if strong and strong[-1].intent == "stop" and any(_ERRAND.match(c) for c in clauses) \
+                and all(len(c.split()) <= 2 for c in clauses if self._firm(c, allowed)):
+            return None  # "stop that and go brush your teeth": to a child, not the coach
         if strong:
             return strong[-1]
         # only weak answers: "right, I'm on the mat" is a yes, "right, definitely" the right side
@@ -641,6 +644,9 @@ _ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|la
 #: Household things after a yes or no: the answer is to someone in the room ("no, that's the
 #: wrong remote"). Not a sign on its own: "hang on, the kettle" is a pause with its reason.
 _HOUSEHOLD = re.compile(r"\b(remote|telly|tv|channel|dinner|biscuits?|homework|kettle|shoes?)\b")
+#: A clause that sends someone off to do something ("go brush your teeth", "come here"): beside a
+#: bare "stop that", the stop is said to them, not to the coach.
+_ERRAND = re.compile(r"(go|come|get|put|sit|eat|brush|tidy|pick|give|leave|wash) (?!me\b)\w+")
 #: Speech addressed to a smart speaker or phone assistant, not to the coach.
 _WAKE_WORDS = re.compile(r"\b(alexa|siri|cortana|bixby|(hey|okay|hi) google)\b")
 #: A lone hesitation asked as a question ("eh?", "hmm?"): the user did not catch the line.
@@ -718,10 +724,15 @@ _STRIP_TAIL = ("please", "thanks", "thank you", "i think", "i guess", "i reckon"
 _REASON = re.compile(r"\s(because|since|as my|as i|as it's|so that|for my (disc|back|bad back))\b")
 
 
+#: The start of a clause with its own subject: after it, a leading "right" is a filler.
+_CLAUSE_START = re.compile(r"(i'm|i am|i've|i have|i'll|let's|that's|it's|we're|we are)\b")
+
+
 def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
     """``norm`` with framing words removed from the ends, shortest change first.
 
-    With ``keep_sides``, a leading "right" is an answer (the right side), not a filler.
+    With ``keep_sides``, a leading "right" is an answer (the right side), not a filler, unless
+    a clause of its own follows ("right, I'm lying down now").
     """
     out: list[str] = []
     seen = {norm}
@@ -736,7 +747,8 @@ def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
             if so and before and after:
                 nxt.append(after)  # "I've got a disc problem, so I'll do the gentle one"
             for w in _STRIP_LEAD:
-                if t.startswith(w + " ") and not (keep_sides and w == "right"):
+                if t.startswith(w + " ") and not (
+                        keep_sides and w == "right" and not _CLAUSE_START.match(t[len(w) + 1:])):
                     nxt.append(t[len(w) + 1:])
             for w in _STRIP_TAIL:
                 if t.endswith(" " + w):
