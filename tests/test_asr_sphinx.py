@@ -122,6 +122,25 @@ def test_noises_give_no_command(rec) -> None:  # type: ignore[no-untyped-def]
 
 
 @needs_tts
+def test_a_rejection_says_how_much_of_it_was_voiced(rec) -> None:  # type: ignore[no-untyped-def]
+    """The live loop answers a short rejected utterance only when it sounded like a voice
+    (loop.UNCLEAR_MIN_VOICED_S): a word is voiced for a good part of it, a cough not at all."""
+    from voicecoach.asr import recognise_pcm
+    from voicecoach.loop import UNCLEAR_MIN_VOICED_S
+    from voicecoach.protocol import ALWAYS_ON
+
+    def rejections(pcm: bytes) -> list[float]:
+        rec.reset()
+        rec.set_phase("screen", (*ALWAYS_ON, "pain_score"))
+        return [r.voiced_s for r in recognise_pcm(rec, pcm) if r.final and r.rejected]
+
+    spoken = rejections(synth("lovely weather", "espeak-ng", "en-us"))
+    assert spoken and max(spoken) >= UNCLEAR_MIN_VOICED_S, spoken
+    for sound in (cough(0), cough(1)):
+        assert all(v < UNCLEAR_MIN_VOICED_S for v in rejections(sound))
+
+
+@needs_tts
 def test_parse_wav_files_several_voices(tmp_path: Path) -> None:
     from voicecoach.asr import parse_wav_files
 

@@ -133,8 +133,8 @@ def test_rejected_final_clears_a_pending_partial() -> None:
     assert posted == []
 
 
-def rejected(start_s: float, end_s: float) -> Recognition:
-    return Recognition("", 0.0, True, start_s, end_s, rejected=True)
+def rejected(start_s: float, end_s: float, voiced_s: float = 0.0) -> Recognition:
+    return Recognition("", 0.0, True, start_s, end_s, rejected=True, voiced_s=voiced_s)
 
 
 def test_rejected_speech_is_reported_as_not_understood() -> None:
@@ -145,10 +145,20 @@ def test_rejected_speech_is_reported_as_not_understood() -> None:
     assert shown == ["  you: (not understood)"]
 
 
-@pytest.mark.parametrize("start_s, end_s", [(1.0, 2.2), (0.0, 0.0)])
-def test_short_rejected_sound_is_not_reported(start_s: float, end_s: float) -> None:
-    posted, shown = run([QUIET] * 20 + [[rejected(start_s, end_s)]], phase="screen")
+@pytest.mark.parametrize("start_s, end_s, voiced_s", [(1.0, 2.2, 0.0), (0.0, 0.0, 0.0),
+                                                       (1.0, 1.9, 0.3)])
+def test_short_rejected_sound_is_not_reported(start_s: float, end_s: float,
+                                              voiced_s: float) -> None:
+    """A cough, a knock: short, and with little or no voice in it."""
+    posted, shown = run([QUIET] * 20 + [[rejected(start_s, end_s, voiced_s)]], phase="screen")
     assert posted == [] and shown == []
+
+
+def test_short_rejected_voice_is_reported() -> None:
+    """A one-word answer the recogniser turned down ("five") is short but voiced: it gets its
+    answer at once rather than the silence reprompt."""
+    posted, _ = run([QUIET] * 20 + [[rejected(1.0, 1.9, 0.4)]], phase="screen")
+    assert posted == [Heard(None, {}, "", 0.0)]
 
 
 def test_rejected_speech_over_the_coach_or_its_echo_is_not_reported() -> None:

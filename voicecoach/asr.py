@@ -67,6 +67,10 @@ class Recognition:
     in PocketSphinx's garbage path: ``asr_sphinx.GARBAGE_SYMPTOM``), not words it heard as such.
     The live loop does not act on a guess while the coach's own voice is in the room, since the
     coach names leg parts all the time."""
+    voiced_s: float = 0.0
+    """For a rejected utterance: seconds of it with a voice's pitch (0 when not measured). The
+    live loop answers a short rejected utterance only when it sounded like a voice, not a cough
+    or a knock (``loop.UNCLEAR_MIN_VOICED_S``)."""
     heard: str = ""
     """When ``text`` is a sentence the engine made up for what it heard (a warning said in other
     words, "my foot has gone numb" for "ah my foots gone all numb instead"), the words it

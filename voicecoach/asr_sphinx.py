@@ -97,6 +97,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 from .asr import BYTES_PER_SECOND, SAMPLE_RATE_HZ, Recognition
@@ -1196,6 +1197,13 @@ class SphinxRecogniser:
         return (g - p) / nf
 
     def _final(self, end_s: float) -> Recognition:
+        """The final result of the utterance that ended at ``end_s``; a rejection carries how
+        much of it was voiced."""
+        self.last_voiced = 0.0
+        result = self._judge(end_s)
+        return replace(result, voiced_s=self.last_voiced) if result.rejected else result
+
+    def _judge(self, end_s: float) -> Recognition:
         self.decoder.end_utt()
         self.last_free = None
         self.last_free_text = ""

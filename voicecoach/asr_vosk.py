@@ -512,7 +512,8 @@ class VoskRecogniser:
             reason = f"no voiced speech ({voiced:.2f} s)"
         if reason:
             log.debug("rejected %r (%s)", heard, reason)
-            return [Recognition("", 0.0, True, start, end, rejected=True)]
+            voiced_s = self._voiced(start, end) if self.min_voiced_s > 0 else 0.0
+            return [Recognition("", 0.0, True, start, end, rejected=True, voiced_s=voiced_s)]
         return [Recognition(heard, round(min(confs), 3), True, start, end)]
 
     def _voiced(self, start_s: float, end_s: float) -> float:

@@ -9,8 +9,8 @@ coach cuts in (a red flag already on a *partial* result, so it acts before the s
 the partial is a whole phrase that has held for PARTIAL_STABLE_S of audio);
 anything else heard while the coach talks is dropped, and so is speech that is just the coach's
 own line coming back through the microphone. Speech the recogniser turned down, said while the
-coach was quiet, is reported as not understood (UNCLEAR_MIN_S), so that a question gets asked
-again at once.
+coach was quiet, is reported as not understood (UNCLEAR_MIN_S, UNCLEAR_MIN_VOICED_S), so that a
+question gets asked again at once.
 """
 
 from __future__ import annotations
@@ -55,6 +55,13 @@ LITTLE_WORDS = frozenset((
 #: one- and two-word answers 0.75 to 1.17 s, and unrelated sentences 1.5 s and more (November
 #: 27); a short answer not understood still gets the reprompt after the silence.
 UNCLEAR_MIN_S = 1.3
+#: A shorter rejected utterance is reported when this many seconds of it were voiced: a one-word
+#: answer the recogniser turned down ("five" from a real speaker) gets "I heard you, but not the
+#: words" at once instead of the silence reprompt 12 s later. PocketSphinx with RNNoise, pain
+#: question grammar: 114 synthetic coughs, knocks and clicks at three levels were 0 to 0.30 s
+#: voiced (coughs 0, knocks up to 0.30); of 39 one-word digits it rejected (synthetic voices and
+#: real FSDD speakers), 15 were 0.35 s voiced or more.
+UNCLEAR_MIN_VOICED_S = 0.35
 #: How much earlier than the audio says an utterance may have begun in wall-clock time (the
 #: audio waits in the microphone's queue before it is recognised). A rejected utterance counts as
 #: the user's only when the coach was silent, its echo tail included, all that time.
@@ -235,9 +242,10 @@ class Listener(threading.Thread):
 
     def _unclear(self, r: Any) -> None:
         """Tell the session about a rejected utterance that was the user speaking: long enough
-        (``UNCLEAR_MIN_S``) and begun after the coach and its echo had gone quiet
-        (``UNCLEAR_LAG_S``), so that neither the coach's own voice nor a cough counts."""
-        if r.end_s - r.start_s < UNCLEAR_MIN_S:
+        (``UNCLEAR_MIN_S``) or voiced enough (``UNCLEAR_MIN_VOICED_S``), and begun after the
+        coach and its echo had gone quiet (``UNCLEAR_LAG_S``), so that neither the coach's own
+        voice nor a cough counts."""
+        if r.end_s - r.start_s < UNCLEAR_MIN_S and r.voiced_s < UNCLEAR_MIN_VOICED_S:
             return
         began = time.monotonic() - (self._fed_s - r.start_s) - UNCLEAR_LAG_S
         if self.gate.audible_since(began):
