@@ -626,6 +626,9 @@ DECOY_PHRASES: tuple[str, ...] = (
     "i'd like to watch something", "i like this one", "let me have a look",
     "my back feels much better", "my back is better today", "my friend is coming over",
     "the tv is too loud",
+    # feet named in everyday talk ("my feet are freezing in here" was heard as "my foot are
+    # tingling", unseen17, 5 of 8 voices)
+    "my feet are cold", "my feet are freezing", "it's freezing in here",
 )
 _DECOY_SET = frozenset(DECOY_PHRASES)
 

@@ -444,6 +444,11 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "i'm all set", "i'm in position", "i'm lying down", "i'm on the floor", "i'm on my back",
         "yes i have a (bulging|slipped) disc", "i have a (bulging|slipped) disc",
         "yes i (do|have|am|did)", "(yeah|yep) i (do|have|am)", "okay yes", "yes that's right",
+        # the disc question's own answer: without these, "yeah i've had a disc problem before"
+        # was heard as "yes i have numbness" (unseen17, 4 of 8 voices clean, 5 at 10 dB)
+        "[yes|yeah] i've had a disc problem [before]", "(yes|yeah) i've got a disc problem",
+        "[yes|yeah] i've had a (bulging|slipped) disc [before]",
+        "(yes|yeah) i've got a (bulging|slipped) disc",
         # Not "yes i'm (comfortable|ready|...)": those phrases took red flags said after a yes
         # ("yes numbness in my leg" heard as "yes i'm ready" on 7 unseen7 clips; "yes my leg goes
         # numb sometimes" as "yes i'm comfortable"), while without them "yes i'm comfortable"
@@ -457,6 +462,7 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         "no difference", "they felt the same", "both the same", "no i'm (fine|okay|good)",
         "i don't know", "not that i know of", "nothing like that", "none of those",
         "no (thanks|thank you)", "no i (haven't|didn't)", "no i'm not", "(nope|nah) not really",
+        "(no|nah|nope) nothing like that",  # "numbness in my foot" otherwise (unseen17)
         "definitely not", "i've never had one", "(no|nah) not (today|now)",
     ),
     "stop": (
