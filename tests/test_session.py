@@ -339,3 +339,17 @@ def test_cues_are_written_not_copied_from_the_article() -> None:
     source = grams(article.read_text())
     copied = [t for t in CueBook.load().all_texts() if grams(t) & source]
     assert copied == []
+
+
+def test_pain_check_listens_as_the_pain_question_does() -> None:
+    """scripts/pain_check.py drives a real coach to its pain question and listens for what it
+    listens for there."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pain_check", ROOT / "scripts" / "pain_check.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    intents = module.pain_question_intents()
+    assert "pain_score" in intents and "red_flag" in intents and "stop" in intents
+    assert not {"resume", "yes", "no", "start"} & set(intents)
