@@ -50,10 +50,10 @@ LITTLE_WORDS = frozenset((
 #: lead-in, to the end of speech) counts as speech the coach did not understand: the coach is told
 #: (``Heard(None)`` with no text), and if it was waiting for an answer it says it did not get the
 #: words and asks again (``Coach._not_understood``) rather than leaving the user in silence until
-#: the reprompt timer. Shorter ones are passed over: through PocketSphinx with RNNoise, 9
-#: synthetic coughs and knocks (``bench.noise.nonspeech``) made utterances of 0.66 to 1.26 s,
-#: one- and two-word answers 0.75 to 1.17 s, and unrelated sentences 1.5 s and more (November
-#: 27); a short answer not understood still gets the reprompt after the silence.
+#: the reprompt timer. Shorter ones count only when voiced (below): through PocketSphinx with
+#: RNNoise, 9 synthetic coughs and knocks (``bench.noise.nonspeech``) made utterances of 0.66 to
+#: 1.26 s, one- and two-word answers 0.75 to 1.17 s, and unrelated sentences 1.5 s and more
+#: (November 27).
 UNCLEAR_MIN_S = 1.3
 #: A shorter rejected utterance is reported when this many seconds of it were voiced: a one-word
 #: answer the recogniser turned down ("five" from a real speaker) gets "I heard you, but not the
