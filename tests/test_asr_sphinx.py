@@ -141,6 +141,22 @@ def test_a_rejection_says_how_much_of_it_was_voiced(rec) -> None:  # type: ignor
 
 
 @needs_tts
+def test_a_hesitation_may_lead_into_a_warning_sign() -> None:
+    """"Er, my leg's gone numb": the phrase grammar takes a hesitation before a red-flag phrase
+    (only there: before short commands a hesitation swallowed their start)."""
+    from voicecoach.asr_sphinx import SphinxRecogniser
+
+    said = [("er my leg's gone numb", "en-us"), ("um my foot's gone numb", "en-gb")]
+    with_path = SphinxRecogniser(phase="paused")
+    without = SphinxRecogniser(phase="paused", red_flag_hesitation_share=0.0)
+    for text, voice in said:
+        pcm = synth(text, "espeak-ng", voice)
+        assert _intent(with_path, pcm, "hold") == "red_flag", text
+        assert _intent(without, pcm, "hold") is None, text  # measured: heard as nothing
+    assert _intent(with_path, synth("er yes", "espeak-ng", "en-us"), "hold") == "yes"
+
+
+@needs_tts
 def test_parse_wav_files_several_voices(tmp_path: Path) -> None:
     from voicecoach.asr import parse_wav_files
 
