@@ -568,6 +568,17 @@ COMMAND_PHRASES: dict[str, tuple[str, ...]] = {
         # clips) one unrelated clip became one ("my back has been better this week").
         "my (bum|bottom|backside) (has|is) gone numb", "my (bum's|bottom's) gone numb",
         "(numbness|tingling) in my (bum|bottom|groin)",
+        # The same states in the calf, thigh, toes and feet, "still" (asked again at the end) and
+        # "goes" (it comes and goes): unseen18, written blind, missed "my calf is still numb" on
+        # 5 of 8 voices and "my toes have gone numb" on 3, heard as the garbage path ("my told
+        # have body arm") with no phrase near them; unseen17's "sometimes my foot goes numb" on
+        # 8 of 8. Not "dead" or "weak" for legs and feet ("my legs are dead" is tired legs).
+        "my (calf|thigh) (is|feels|went|has gone|is going) (numb|tingly|dead|weak)",
+        "my (calf|thigh) (is|feels) tingling", "my (calf's|thigh's) gone (numb|dead)",
+        "my (leg|foot|calf|thigh) is still (numb|tingly|tingling)",
+        "my (toes|feet|legs) (have gone|are going|feel|are|are still) (numb|tingly)",
+        "my (toes|feet|legs) are tingling",
+        "my (leg|foot|calf) goes (numb|tingly|dead)", "my (toes|feet|legs) go (numb|tingly)",
     ),
     "pain_score": (
         "(zero|one|two|three|four|five|six|seven|eight|nine|ten)",
