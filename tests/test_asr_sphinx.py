@@ -146,7 +146,7 @@ def test_a_hesitation_may_lead_into_a_warning_sign() -> None:
     (only there: before short commands a hesitation swallowed their start)."""
     from voicecoach.asr_sphinx import SphinxRecogniser
 
-    said = [("er my leg's gone numb", "en-us"), ("um my foot's gone numb", "en-gb")]
+    said = [("er my foot's gone numb", "en-us"), ("um my foot's gone numb", "en-gb")]
     with_path = SphinxRecogniser(phase="paused")
     without = SphinxRecogniser(phase="paused", red_flag_hesitation_share=0.0)
     for text, voice in said:
@@ -948,15 +948,16 @@ def test_a_red_flag_in_what_the_garbage_path_heard() -> None:
 
 @needs_tts
 def test_a_warning_by_the_leg_acts_on_the_partial_result() -> None:
-    """"my calf has gone all tingly" is no phrase of the grammar; before the end of speech the
-    garbage path's words hold "calves ... tingly", which is a complete red-flag partial result
+    """"my ankle has gone all tingly" is no phrase of the grammar; before the end of speech the
+    garbage path's words name the ankle and "tingly", which is a complete red-flag partial result
     (the live loop acts on it), where without garbage red flags nothing comes before the final
-    result."""
+    result. (The test's sentence was "my calf has gone all tingly" until the grammar took "my
+    calf has gone numb" as a phrase, which now hears it on a partial either way.)"""
     from voicecoach.asr import recognise_pcm
     from voicecoach.asr_sphinx import SphinxRecogniser
     from voicecoach.intents import default_parser
 
-    pcm = synth("my calf has gone all tingly", "espeak-ng", "en-us")
+    pcm = synth("my ankle has gone all tingly", "espeak-ng", "en-us")
     for on in (True, False):
         rec = SphinxRecogniser(phase="setup", garbage_red_flags=on)
         results = recognise_pcm(rec, pcm)
@@ -1055,9 +1056,10 @@ def test_cross_check_shows_a_phrase_was_not_said() -> None:
 
 def test_warning_phrases_in_other_words() -> None:
     """A leg part that has "gone" anything, "gone (all) numb", "can't feel my" (or "the" with a
-    leg part: not "the stretch"), an electric shock, pins and needles and a sharp, stabbing,
-    shooting, burning or electric pain or feeling are warning signs however garbled the rest of
-    a free transcript or the garbage path's words is (unseen13's first run); not when negated
+    leg part: not "the stretch"), an electric shock, pins and needles, a sharp, stabbing,
+    shooting, burning or electric pain or feeling (or two of those kinds in a row) and a zing
+    someone felt are warning signs however garbled the rest of a free transcript or the garbage
+    path's words is (unseen13's and unseen18's first runs); not when negated
     or about "you" (the coach's own question), and a leg part that merely "goes" somewhere is no
     warning."""
     from voicecoach.asr_sphinx import _symptom_by_the_leg, _warning_phrase
@@ -1071,7 +1073,10 @@ def test_warning_phrases_in_other_words() -> None:
                  "i've got a sharp stabbing pain the opposite market money",
                  "oh there's a burning feeling right the back of my lake",
                  "actually i get a shooting pains are won't my lake",
-                 "bum i'd can't feel my electric properly you'd core calm grow neck"):
+                 "bum i'd can't feel my electric properly you'd core calm grow neck",
+                 # two kinds in a row, and a zing someone felt (unseen18's first run)
+                 "gold sharp stabbing being been might butt talk going bend will egg",
+                 "though i'd just felt a zing found though back off might bug"):
         said = _warning_phrase(text)
         assert said is not None, text
         assert default_parser().parse(said, "hold").intent == "red_flag", (text, said)
@@ -1081,6 +1086,8 @@ def test_warning_phrases_in_other_words() -> None:
                  "and needles", "my legs feel fine no pins and needles",
                  "no sharp pain at all", "i don't get a burning feeling",
                  "do you feel a sharp pain", "my phone's gone all dead",
+                 "no sharp stabbing pain", "it's three zing in here",
+                 "did you feel a zing",
                  # "can't feel the ..." is a warning sign only about a leg part
                  "i can't really feel the stretch", "i can't feel the floor"):
         assert _warning_phrase(text) is None, text

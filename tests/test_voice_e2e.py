@@ -198,13 +198,14 @@ def test_session_by_voice_red_flag_stops_with_audible_advice(
 
 def test_red_flag_outside_the_phrase_list_stops_the_session(
         pulse_devices: PulseDevices, tmp_path: Path) -> None:
-    """"my calf has gone all tingly" is no phrase of the compact grammar: the garbage path's
-    words ("my calves does gone old tingly") show a warning word by a leg part on a partial
-    result, before the end of speech; failing that, the free pass (an open-vocabulary language
-    model over a rejected utterance) hears it after the end of speech."""
+    """"my ankle has gone all tingly" is no phrase of the compact grammar: the garbage path's
+    words show a warning word by a leg part on a partial result, before the end of speech;
+    failing that, the free pass (an open-vocabulary language model over a rejected utterance)
+    hears it after the end of speech. (Until the twenty-second session the sentence was "my calf
+    has gone all tingly", which the grammar now hears as its phrase "my calf has gone numb".)"""
     from voicecoach.grammar import phase_command_phrases
 
-    text = "my calf has gone all tingly"
+    text = "my ankle has gone all tingly"
     assert text not in {p for p, _ in phase_command_phrases("setup")}
     latencies = _session_to_red_flag(pulse_devices, tmp_path, text)
     _report({"red flag (free pass)": latencies["red flag"]}, tmp_path, "e2e-latency-free.txt")

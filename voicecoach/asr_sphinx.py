@@ -401,8 +401,18 @@ GARBAGE_SHOCK = re.compile(r"\b(electric shock|pins and needles)\b")
 #: gone all numb") on every stored rejected utterance (5,867 distinct clips, free transcripts and
 #: garbage-path words): 18 red flags more (96 of the 503 red-flag clips there instead of 78),
 #: none on any other command or unrelated clip.
+#: Two kinds in a row count as well ("sharp stabbing", with no "pain" heard after them), and "felt
+#: a zing": unseen18's first run (November 28, twenty-second session) missed "ow sharp stabbing
+#: pain in my buttock going down the leg", too long for the free pass, heard as "gold sharp
+#: stabbing being been might butt talk ...", and "oh i just felt a zing down the back of my
+#: thigh" as "though i'd just felt a zing found though back off might bug". On the 3,138
+#: distinct rejected utterances stored from the twentieth session on (free transcripts and
+#: garbage-path words): 4 and 2 red-flag clips, none of any other kind ("zing" alone: 4 red
+#: flags, 14 others, mostly "freezing").
 GARBAGE_PAIN_KIND = re.compile(
-    r"\b(?P<kind>sharp|stabbing|shooting|burning|electric) (?P<what>pain|pains|feeling)\b")
+    r"\b(?P<kind>sharp|stabbing|shooting|burning|electric) "
+    r"(?P<what>pain|pains|feeling|stabbing|shooting|burning)\b"
+    r"|\b(felt|feel|got|get) a (?P<zing>zing)\b")
 #: "you" or "your" as a word of its own: "you'd", "you'll" in the garbage path's words are most
 #: often other sounds ("can't feel my electric properly you'd core ..."; one more red flag of
 #: the 503 replayed above, nothing else).
@@ -710,13 +720,18 @@ def _gone_or_shock(text: str) -> str | None:
 
 
 def _pain_kind(text: str) -> str | None:
-    """A sharp, stabbing, shooting, burning or electric pain or feeling, not negated
-    (``GARBAGE_PAIN_KIND``): "a burning feeling"; else None."""
+    """A sharp, stabbing, shooting, burning or electric pain or feeling, or a zing someone felt,
+    not negated (``GARBAGE_PAIN_KIND``): "a burning feeling", "i felt a zing"; else None."""
     pain = None if _unsaid(text) else GARBAGE_PAIN_KIND.search(text)
     if pain is None or negated_before(text[: pain.start()]):
         return None
+    if pain.group("zing"):
+        return "i felt a zing"
+    what = pain.group("what")
+    if what not in ("pain", "pains", "feeling"):
+        what = "pain"  # "sharp stabbing"
     article = "an" if pain.group("kind") == "electric" else "a"
-    return f"{article} {pain.group('kind')} {pain.group('what')}"
+    return f"{article} {pain.group('kind')} {what}"
 
 
 def _symptom_by_the_leg(heard: str) -> str | None:

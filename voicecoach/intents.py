@@ -726,7 +726,8 @@ _REASON = re.compile(r"\s(because|since|as my|as i|as it's|so that|for my (disc|
 
 #: The start of a clause with its own subject, or a "done": after it, a leading "right" is a
 #: filler ("right, I'm lying down", "right, done that").
-_CLAUSE_START = re.compile(r"(i'm|i am|i've|i have|i'll|let's|that's|it's|we're|we are|done|finished)\b")
+_CLAUSE_START = re.compile(
+    r"(i'm|i am|i've|i have|i'll|let's|that's|it's|we're|we are|done|finished)\b")
 
 
 def _strip_variants(norm: str, keep_sides: bool = False) -> list[str]:
