@@ -112,7 +112,7 @@ from .grammar import (
     phase_command_phrases,
     phase_graph,
 )
-from .intents import LEG_DISTAL, negated_before
+from .intents import ANSWER_WORDS, LEG_DISTAL, negated_before
 from .phonetic import PhoneticMatcher
 
 log = logging.getLogger(__name__)
@@ -129,15 +129,14 @@ GARBAGE_PREFIX = "g:"
 HESITATION_SHARE = 0.0
 #: The same for the red-flag phrases alone: a hesitation may lead into a warning sign ("er, my
 #: leg's gone numb"), where the grammar otherwise heard nothing it knew (unseen17: that sentence
-#: missed on 4 of 8 voices clean), but not into one that starts with an answer word
-#: (``_ANSWER_WORDS``: "yes i feel tingling"), which took hesitant answers to the screening
+#: missed on 4 of 8 voices clean), but not into one that starts with an answer word (the
+#: parser's ``ANSWER_WORDS``: "yes i feel tingling"), which took hesitant answers to the screening
 #: questions ("uh yes i've been told that before", 7 of 8 voices). Measured at 0.1 (twenty-first
 #: session) on unseen13 to unseen16, heldout and fresh clean (2,444 command clips, 920 unrelated)
 #: and unseen17 clean and at 10 dB: 20 more red flags heard (of 30 missed among the clips that
 #: changed), 5 more commands and 3 more unrelated clips taken for red flags ("nah i don't think
 #: so" as "my foot are tingling").
 RED_FLAG_HESITATION_SHARE = 0.1
-_ANSWER_WORDS = frozenset(("yes", "yeah", "yep", "no", "nah", "nope", "okay"))
 _HESITATION_SET = frozenset(HESITATIONS)
 
 #: Frequent English words for the garbage loop (besides the coach's words and command words).
@@ -1132,7 +1131,7 @@ class SphinxRecogniser:
         after_hesitation: list[int] = []  # the first-word transitions a hesitation leads into
         for phrase in phrases:
             if self.hesitation_share > 0 or (
-                    phrase in red and phrase.split()[0] not in _ANSWER_WORDS):
+                    phrase in red and phrase.split()[0] not in ANSWER_WORDS):
                 after_hesitation.append(len(trans))
             boost = self.red_flag_boost if phrase in red else 1.0
             n = _chain(trans, phrase, 0, 1, p0 * boost, n)

@@ -637,6 +637,9 @@ class _Match:
 _YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "yah", "aye", "sure", "okay", "alright",
                         "correct", "ya", "yea"})
 _NO_WORDS = frozenset({"no", "nope", "nah", "nay"})
+#: Words that answer a question by themselves (the recogniser keeps hesitations out of phrases
+#: that start with one).
+ANSWER_WORDS = _YES_WORDS | _NO_WORDS
 #: Words that show a remainder is talk to someone else, not an answer to the coach.
 _ELSEWHERE = re.compile(r"\b(you|you're|your|i'll be|minutes|tonight|tomorrow|later|mum|dad|"
                         r"love|darling|honey|babe|hello|speaking|who's calling|ring you|"
